@@ -1,0 +1,56 @@
+"""espnet-distill: distil HuBERT-family speech models into small, fast students for ESPnet2 and s3prl."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+version = {}
+exec((HERE / "espnet_distill" / "version.py").read_text(), version)  # a literal assignment, no config text
+
+setup(
+    name="espnet-distill",
+    version=version["__version__"],
+    description=(
+        "Distillation of self-supervised speech models for ASR (Wang et al., arXiv 2210.15631) "
+        "as an ESPnet2 / s3prl plugin"
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.12,<3.14",
+    packages=find_packages(include=["espnet_distill", "espnet_distill.*"]),
+    install_requires=[
+        # ESPnet >= 202609 pins torch>=2.11,<2.15 (not 2.12.x) and torchaudio 2.11.x
+        "torch>=2.11,!=2.12.*,<2.15",
+        "torchaudio>=2.11,<2.12",
+        "espnet[asr]>=202609",
+        # ESPnet's maintained s3prl fork (import name `s3prl`); never install it beside `s3prl`
+        "espnet-s3prl>=2026.5.14",
+        "sentencepiece",
+        "jiwer",
+        "humanfriendly",
+        "soundfile>=0.12",
+        "numpy",
+        "PyYAML",
+        "scikit-learn",
+        "tqdm",
+        "safetensors",
+        "transformers",
+    ],
+    extras_require={
+        "test": ["pytest", "hypothesis", "matplotlib"],
+        "plot": ["matplotlib"],
+    },
+    entry_points={
+        "console_scripts": [
+            "espnet-distill-python = espnet_distill.bin.python_wrapper:main",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Topic :: Multimedia :: Sound/Audio :: Speech",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
