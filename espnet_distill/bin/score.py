@@ -1,0 +1,40 @@
+"""Score ASR hypotheses against references: CER and WER with jiwer.
+
+Example:
+    python -m espnet_distill.bin.score --ref data/test/text \
+        --hyp exp/asr/decode_test/1best_recog/text --json exp/asr/decode_test/score.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from espnet_distill.bin._common import setup_logging, write_json
+from espnet_distill.data.kaldi_dir import DataDirError
+from espnet_distill.data.scoring import score_files
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m espnet_distill.bin.score", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ref", type=Path, required=True, help="reference Kaldi text file")
+    parser.add_argument("--hyp", type=Path, required=True, help="hypothesis Kaldi text file")
+    parser.add_argument("--json", type=Path, help="also write the scores here")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        result = score_files(args.ref, args.hyp)
+    except (ValueError, DataDirError, OSError) as err:
+        print(f"score: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        write_json(args.json, result.to_dict())
+    print(json.dumps(result.to_dict()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

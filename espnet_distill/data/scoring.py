@@ -1,0 +1,68 @@
+"""Character and word error rates of hypotheses against references, with jiwer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, Union
+
+import jiwer
+
+from espnet_distill.data.kaldi_dir import read_kaldi_file
+
+Pathlike = Union[str, Path]
+
+
+@dataclass
+class ScoreResult:
+    """Error rates in [0, inf) (a fraction, not a percentage) over ``num_utts`` utterances."""
+
+    cer: float
+    wer: float
+    num_utts: int
+    ref_chars: int
+    ref_words: int
+
+    def to_dict(self) -> Dict:
+        return asdict(self)
+
+
+def score_texts(refs: Dict[str, str], hyps: Dict[str, str]) -> ScoreResult:
+    """Score ``hyps`` against ``refs`` (both ``utt-id -> text``).
+
+    Every reference needs a hypothesis (an empty one counts as all deletions, which is
+    what ESPnet writes for an all-blank CTC output); hypotheses for unknown ids are an
+    error, as they mean the two files do not belong together.
+    """
+    missing = sorted(set(refs) - set(hyps))
+    extra = sorted(set(hyps) - set(refs))
+    if missing or extra:
+        raise ValueError(
+            f"hypotheses do not match references: {len(missing)} missing (e.g. {missing[:3]}), "
+            f"{len(extra)} unknown (e.g. {extra[:3]})"
+        )
+    if not refs:
+        raise ValueError("no references to score")
+    ids = sorted(refs)
+    ref = [_norm(refs[i]) for i in ids]
+    hyp = [_norm(hyps[i]) for i in ids]
+    if any(not r for r in ref):
+        raise ValueError(f"empty reference transcripts: {[i for i, r in zip(ids, ref) if not r][:5]}")
+    return ScoreResult(
+        cer=float(jiwer.cer(ref, hyp)),
+        wer=float(jiwer.wer(ref, hyp)),
+        num_utts=len(ids),
+        ref_chars=sum(len(r) for r in ref),
+        ref_words=sum(len(r.split()) for r in ref),
+    )
+
+
+def score_files(ref_text: Pathlike, hyp_text: Pathlike) -> ScoreResult:
+    """Score two Kaldi-style ``text`` files (``utt-id transcript`` per line)."""
+    refs = dict(read_kaldi_file(ref_text, allow_empty_value=True))
+    hyps = dict(read_kaldi_file(hyp_text, allow_empty_value=True))
+    return score_texts(refs, hyps)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.upper().split())

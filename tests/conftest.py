@@ -1,0 +1,31 @@
+"""Shared fixtures: a small synthetic corpus made once per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # any accidental hub call fails at once
+
+
+def require_tts() -> None:
+    """Skip (locally) or fail (in CI) when the speech synthesisers are missing."""
+    missing = [t for t in ("flite", "espeak-ng", "sox") if shutil.which(t) is None]
+    if missing:
+        message = f"needs {', '.join(missing)}: sudo apt-get install -y {' '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory):
+    """A 160-utterance corpus (12 voices, Kaldi + LibriSpeech layouts), shared by all tests."""
+    require_tts()
+    from espnet_distill.data.corpus import CorpusSpec, make_corpus
+
+    out = tmp_path_factory.mktemp("corpus") / "synth"
+    make_corpus(out, CorpusSpec(num_utts=160, seed=0, layout="librispeech", labelled_minutes=1.0), progress=False)
+    return out
