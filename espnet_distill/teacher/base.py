@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchaudio.models import Wav2Vec2Model
 
+from espnet_distill.teacher.config import BackboneConfig
+
 _LG = logging.getLogger(__name__)
 
 
@@ -107,6 +109,8 @@ class Teacher(nn.Module):
         source_format: the checkpoint format that was read (``fairseq``, ``hf``, ...).
         normalize_waveform: layer-normalise each waveform first (fairseq
             ``task.normalize``; True for HuBERT Large, False for Base).
+        backbone_config: the architecture (a
+            :class:`~espnet_distill.teacher.config.BackboneConfig`), set by the loaders.
     """
 
     def __init__(
@@ -117,9 +121,11 @@ class Teacher(nn.Module):
         source: str = "",
         source_format: str = "",
         normalize_waveform: bool = False,
+        backbone_config: Optional[BackboneConfig] = None,
     ):
         super().__init__()
         self.backbone = backbone
+        self.backbone_config = backbone_config
         self.unit_head = unit_head
         self.source = source
         self.source_format = source_format
@@ -230,14 +236,25 @@ class Teacher(nn.Module):
         x = transformer._preprocess(x)
         hidden = [x]
         position_bias = None
+        key_padding_mask = None
+        if _is_wavlm(transformer):
+            # torchaudio's WavLM attention takes a key padding mask instead of an additive mask
+            padded = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+            key_padding_mask = torch.zeros(padded.shape, dtype=x.dtype, device=x.device)
+            key_padding_mask = key_padding_mask.masked_fill(padded, float("-inf"))
+            attn_mask = None
         for layer in transformer.layers:
-            x, position_bias = layer(x, attn_mask, position_bias=position_bias)
+            x, position_bias = layer(x, attn_mask, position_bias=position_bias, key_padding_mask=key_padding_mask)
             hidden.append(x)
         if not transformer.layer_norm_first:  # i.e. a pre-LN encoder (torchaudio's flag is inverted)
             hidden[-1] = transformer.layer_norm(hidden[-1])
         hidden = [h.float() for h in hidden]
         logits = self.unit_head(hidden[-1]) if need_units else None
         return TeacherOutput(hidden_states=hidden, lengths=lengths, unit_logits=logits)
+
+
+def _is_wavlm(transformer: nn.Module) -> bool:
+    return len(transformer.layers) > 0 and hasattr(transformer.layers[0].attention, "rel_attn_embed")
 
 
 def masked_layer_norm_1d(wavs: Tensor, lengths: Tensor, eps: float = 1e-5) -> Tensor:
