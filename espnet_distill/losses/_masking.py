@@ -1,0 +1,38 @@
+"""Frame masks shared by the losses: every loss averages over valid frames only."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+
+def valid_mask(lengths: Tensor, num_frames: int) -> Tensor:
+    """``(B, T)`` float32, 1 on valid frames."""
+    return (torch.arange(num_frames, device=lengths.device)[None, :] < lengths[:, None]).float()
+
+
+def masked_frame_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``(B, T)`` per-frame values over the frames where ``mask`` is 1 (0 if none).
+
+    Padded frames are selected out (not multiplied by 0), so a NaN there cannot leak.
+    """
+    return torch.where(mask > 0, values, values.new_zeros(())).sum() / mask.sum().clamp(min=1.0)
+
+
+def check_aligned(name: str, student: Tensor, teacher: Tensor) -> None:
+    """Student and teacher tensors must share batch and frame axes."""
+    if student.shape[:2] != teacher.shape[:2]:
+        raise ValueError(
+            f"{name}: student and teacher frames differ: student {tuple(student.shape)}, teacher "
+            f"{tuple(teacher.shape)} (batch, frames, ...); both must run on the same padded batch at the "
+            "same frame rate (320 samples per frame)"
+        )
+
+
+def joint_lengths(student_lengths: Tensor, teacher_lengths: Optional[Tensor]) -> Tensor:
+    """Frames valid for both (they agree for matching front-ends)."""
+    if teacher_lengths is None:
+        return student_lengths
+    return torch.minimum(student_lengths, teacher_lengths.to(student_lengths.device))
