@@ -20,6 +20,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.12,<3.14",
     packages=find_packages(include=["espnet_distill", "espnet_distill.*"]),
+    package_data={"espnet_distill.s3prl": ["resources/*.yaml", "resources/*.dict"]},
     install_requires=[
         # ESPnet >= 202609 pins torch>=2.11,<2.15 (not 2.12.x) and torchaudio 2.11.x
         "torch>=2.11,!=2.12.*,<2.15",
@@ -37,10 +38,13 @@ setup(
         "tqdm",
         "safetensors",
         "transformers",
+        "tensorboardX",  # s3prl's legacy SUPERB runner imports it
     ],
     extras_require={
         "test": ["pytest", "hypothesis", "matplotlib"],
         "plot": ["matplotlib"],
+        # ESPnet's TEMPLATE asr.sh (format_wav_scp.py) and s3prl-main's SuperbASR problem
+        "recipes": ["kaldiio", "sed_eval"],
     },
     entry_points={
         "console_scripts": [

@@ -63,6 +63,9 @@ def test_librispeech_layout(synth_corpus):
         assert set(trans) == {f.stem for f in flacs}
         spk, chapter, _ = flacs[0].stem.split("-")
         assert flacs[0].parent == root / split / spk / chapter
+    speakers = (root / "SPEAKERS.TXT").read_text().splitlines()
+    assert "SEX" in speakers[0] and len(speakers) == 13
+    assert speakers[1].split("|")[0].strip() == "100" and speakers[1].split("|")[1].strip() == "F"  # fl_slt
 
 
 def test_same_seed_same_audio_and_resume(tmp_path):

@@ -216,9 +216,14 @@ def write_librispeech_layout(root: Path, splits: Dict[str, List[Utterance]], voi
     """Mirror the splits as LibriSpeech trees (FLAC + ``*.trans.txt``), as s3prl's SUPERB ASR expects.
 
     Speaker ``i`` of ``voices`` becomes LibriSpeech speaker ``100 + i``; each split is one
-    chapter per speaker (train 1, dev 2, test 3).
+    chapter per speaker (train 1, dev 2, test 3). ``SPEAKERS.TXT`` lists them (s3prl's
+    LibriSpeech reader parses it for the speakers' sex).
     """
     numeric = {v.speaker: 100 + i for i, v in enumerate(voices)}
+    root.mkdir(parents=True, exist_ok=True)
+    lines = [f"{numeric[v.speaker]:<4} | {v.sex} | {LIBRISPEECH_SPLITS['train']:<16} | 0.00 | {v.speaker} ({v.engine} {v.name})\n"
+             for v in voices]
+    (root / "SPEAKERS.TXT").write_text(";ID  |SEX| SUBSET           |MINUTES| NAME\n" + "".join(lines))
     for chapter, (split, utts) in enumerate(splits.items(), 1):
         by_spk: Dict[str, List[Utterance]] = {}
         for u in utts:

@@ -29,6 +29,7 @@ class Voice:
         name: the engine's voice name (``slt``, ``en-us+f3``, ...).
         rate: flite duration stretch (>1 is slower) or espeak-ng words per minute.
         pitch: flite mean F0 in Hz (0 keeps the voice's own) or espeak-ng pitch 0-99.
+        sex: ``"F"`` or ``"M"``, as LibriSpeech's SPEAKERS.TXT records it.
     """
 
     speaker: str
@@ -36,22 +37,23 @@ class Voice:
     name: str
     rate: float
     pitch: float
+    sex: str = "M"
 
 
 FLITE_VOICES: Tuple[Voice, ...] = (
-    Voice("fl_slt", "flite", "slt", 1.0, 0),
+    Voice("fl_slt", "flite", "slt", 1.0, 0, "F"),
     Voice("fl_rms", "flite", "rms", 1.0, 0),
     Voice("fl_awb", "flite", "awb", 1.0, 0),
     Voice("fl_kal", "flite", "kal16", 1.05, 0),
 )
 ESPEAK_VOICES: Tuple[Voice, ...] = (
-    Voice("es_usf3", "espeak-ng", "en-us+f3", 160, 55),
+    Voice("es_usf3", "espeak-ng", "en-us+f3", 160, 55, "F"),
     Voice("es_usm3", "espeak-ng", "en-us+m3", 150, 40),
-    Voice("es_usf2", "espeak-ng", "en-us+f2", 170, 60),
+    Voice("es_usf2", "espeak-ng", "en-us+f2", 170, 60, "F"),
     Voice("es_usm1", "espeak-ng", "en-us+m1", 145, 35),
-    Voice("es_enf4", "espeak-ng", "en+f4", 165, 65),
+    Voice("es_enf4", "espeak-ng", "en+f4", 165, 65, "F"),
     Voice("es_gbm2", "espeak-ng", "en-gb+m2", 155, 45),
-    Voice("es_rpf1", "espeak-ng", "en-gb-x-rp+f1", 150, 50),
+    Voice("es_rpf1", "espeak-ng", "en-gb-x-rp+f1", 150, 50, "F"),
     Voice("es_usm7", "espeak-ng", "en-us+m7", 140, 30),
 )
 ALL_VOICES: Tuple[Voice, ...] = FLITE_VOICES + ESPEAK_VOICES

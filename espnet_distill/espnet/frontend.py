@@ -1,0 +1,220 @@
+"""The ESPnet2 frontend ``distill_student``: a distilled student as an ASR model's front end.
+
+In an ESPnet config::
+
+    frontend: distill_student
+    frontend_conf:
+        student: exp/student/student.ckpt   # relative to the recipe dir
+        output: weighted_sum                 # last | layer | weighted_sum
+        freeze: true                         # SUPERB-style frozen upstream
+
+The student is rebuilt from its checkpoint (config + weights) when the ASR model is
+built; a trained ASR model's ``model.pth`` then holds the (fine-tuned) student weights
+under ``frontend.student.*``, which ESPnet loads over them when decoding. Packing with
+``pack --option <student.ckpt>`` carries the file along; relative paths are what
+ESPnet's unpack rewrites.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import humanfriendly
+import torch
+from espnet2.asr.frontend.abs_frontend import AbsFrontend
+from torch import Tensor, nn
+
+_LG = logging.getLogger(__name__)
+
+#: What the frontend can return.
+OUTPUTS = ("last", "layer", "weighted_sum")
+SAMPLE_RATE = 16000
+
+
+def parse_fs(fs: Union[int, float, str]) -> int:
+    """A sampling rate as ESPnet writes it (``16000``, ``"16k"``, ``"16000"``) in Hz."""
+    value = humanfriendly.parse_size(fs) if isinstance(fs, str) else fs
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"distill_student frontend: fs must be a positive sampling rate in Hz, found {fs!r}")
+    return value
+
+
+class DistillStudentFrontend(AbsFrontend):
+    """A distilled student (see :mod:`espnet_distill.student`) as an ESPnet ``AbsFrontend``.
+
+    Args:
+        student: path of the student checkpoint (:func:`espnet_distill.student.save_student`);
+            relative paths are resolved against the current directory (the recipe
+            directory under ``asr.sh``).
+        fs: sampling rate of the input (``asr.sh`` passes ``fs=16k``); must be 16 kHz.
+        output: ``"last"``: the last layer; ``"layer"``: hidden state number ``layer``;
+            ``"weighted_sum"``: a learned softmax-weighted sum of all ``L + 1`` hidden
+            states (weights start equal, as in SUPERB).
+        layer: with ``output: layer``, the hidden-state index: 0 = the front-end output,
+            k = student layer k (1-based), -1 = the last; otherwise must be unset.
+        freeze: never train the student (eval mode, no gradients); the weighted-sum
+            weights still train.
+        freeze_steps: train the student, but only after this many training forward
+            passes (optimiser steps when ``accum_grad`` is 1); the student is used in
+            eval mode without gradients until then. Needs ``unused_parameters: true``
+            for multi-GPU (DDP) training.
+
+    Raises:
+        FileNotFoundError: the checkpoint does not exist.
+        ValueError: a bad option, another sampling rate, or a file that is not a
+            student checkpoint.
+    """
+
+    def __init__(
+        self,
+        student: Optional[str] = None,
+        fs: Union[int, str] = SAMPLE_RATE,
+        output: str = "last",
+        layer: Optional[int] = None,
+        freeze: bool = False,
+        freeze_steps: int = 0,
+    ):
+        super().__init__()
+        from espnet_distill.student import load_student
+
+        rate = parse_fs(fs)
+        if rate != SAMPLE_RATE:
+            raise ValueError(
+                f"distill_student frontend: students take {SAMPLE_RATE} Hz audio, found fs={fs!r} ({rate} Hz); "
+                "resample the data to 16 kHz (asr.sh --fs 16k)"
+            )
+        self.student_path = _resolve_checkpoint(student)
+        self.student = load_student(self.student_path)
+        num_states = self.student.num_layers + 1
+        self.output, self.layer = _check_output(output, layer, num_states)
+        if not isinstance(freeze, bool):
+            raise ValueError(f"distill_student frontend: freeze must be true or false, found {freeze!r}")
+        if isinstance(freeze_steps, bool) or not isinstance(freeze_steps, int) or freeze_steps < 0:
+            raise ValueError(f"distill_student frontend: freeze_steps must be an integer >= 0, found {freeze_steps!r}")
+        if freeze and freeze_steps:
+            raise ValueError("distill_student frontend: give freeze (always frozen) or freeze_steps, not both")
+        self.freeze = freeze
+        self.freeze_steps = freeze_steps
+        if freeze:
+            self.student.requires_grad_(False)
+        if freeze_steps:
+            self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+        self.layer_weights = nn.Parameter(torch.zeros(num_states)) if self.output == "weighted_sum" else None
+        self.hop_length = self.student.downsample_rate
+        self.frontend_type = "distill_student"
+        self.train(True)
+        _LG.info("distill_student frontend: %s, %d layers, dim %d, output %s%s, %s", self.student_path,
+                 self.student.num_layers, self.output_size(), self.output,
+                 f" {self.layer}" if self.output == "layer" else "",
+                 "frozen" if freeze else (f"frozen for {freeze_steps} steps" if freeze_steps else "trained"))
+
+    def output_size(self) -> int:
+        """D, the student's hidden size."""
+        return self.student.output_dim
+
+    def train(self, mode: bool = True) -> "DistillStudentFrontend":
+        super().train(mode)
+        if self.freeze:
+            self.student.eval()
+        return self
+
+    def forward(self, input: Tensor, input_lengths: Tensor) -> Tuple[Tensor, Tensor]:
+        """Student features of a batch.
+
+        Args:
+            input: ``(B, N)`` zero-padded 16 kHz waveforms.
+            input_lengths: ``(B,)`` valid samples.
+
+        Returns:
+            ``(B, T, D)`` features and ``(B,)`` valid frames, ``T = floor((N - 400) / 320) + 1``.
+        """
+        if self.training and self.freeze_steps:
+            self._count_update()
+        with self._frozen_student() if self._student_frozen() else contextlib.nullcontext():
+            out = self.student(input, input_lengths)
+        hidden = out.hidden_states
+        if self.output == "last":
+            feats = hidden[-1]
+        elif self.output == "layer":
+            feats = hidden[self.layer]
+        else:
+            weights = torch.softmax(self.layer_weights, dim=0)
+            feats = torch.einsum("l,lbtd->btd", weights, torch.stack(hidden))
+        return feats, out.lengths
+
+    def _count_update(self) -> None:
+        """Count a training forward pass; passes 1..freeze_steps keep the student frozen."""
+        if int(self.num_updates) <= self.freeze_steps:
+            self.num_updates += 1
+            if int(self.num_updates) == self.freeze_steps + 1:
+                _LG.info("distill_student frontend: training the student from now on (after %d steps)",
+                         self.freeze_steps)
+
+    def _student_frozen(self) -> bool:
+        if self.freeze:
+            return True
+        return bool(self.freeze_steps) and int(self.num_updates) <= self.freeze_steps
+
+    @contextlib.contextmanager
+    def _frozen_student(self):
+        was_training = self.student.training
+        self.student.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.student.train(was_training)
+
+    def reload_pretrained_parameters(self) -> None:
+        """Reload the checkpoint's student weights and reset the layer weights.
+
+        ESPnet's ``init:`` re-initialises every parameter of the ASR model and then
+        calls this, so that the pretrained student survives.
+        """
+        from espnet_distill.student import read_checkpoint
+
+        state = read_checkpoint(self.student_path)["state_dict"]
+        self.student.load_state_dict(state, strict=True)
+        if self.layer_weights is not None:
+            with torch.no_grad():
+                self.layer_weights.zero_()
+        _LG.info("distill_student frontend: reloaded the pretrained student from %s", self.student_path)
+
+
+def _resolve_checkpoint(student: Optional[str]) -> Path:
+    if student is None or student == "":
+        raise ValueError(
+            "distill_student frontend needs frontend_conf.student: the path of a student checkpoint "
+            "(written by espnet_distill's save_student / export), found none"
+        )
+    if not isinstance(student, (str, os.PathLike)):
+        raise ValueError(f"distill_student frontend: student must be a path, found {type(student).__name__} {student!r}")
+    path = Path(student)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"distill_student frontend: student checkpoint {str(student)!r} does not exist "
+            f"(resolved against {os.getcwd()} to {path.absolute()}); expected a file written by "
+            "espnet_distill's save_student"
+        )
+    return path
+
+
+def _check_output(output: str, layer: Optional[int], num_states: int) -> Tuple[str, Optional[int]]:
+    if output not in OUTPUTS:
+        raise ValueError(f"distill_student frontend: output must be one of {', '.join(OUTPUTS)}, found {output!r}")
+    if output != "layer":
+        if layer is not None:
+            raise ValueError(f"distill_student frontend: layer={layer!r} needs output: layer (found output: {output})")
+        return output, None
+    if isinstance(layer, bool) or not isinstance(layer, int) or not -num_states <= layer < num_states:
+        raise ValueError(
+            f"distill_student frontend: output: layer needs layer in [0, {num_states - 1}] (0 = front-end output, "
+            f"k = student layer k) or a negative index from the end, found {layer!r}"
+        )
+    return output, layer % num_states

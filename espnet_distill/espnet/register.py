@@ -1,0 +1,97 @@
+"""Add the ``distill_student`` frontend to ESPnet's frontend choices.
+
+ESPnet has no plugin mechanism: every task module (``espnet2.tasks.asr``, ...) keeps its
+own ``frontend_choices`` (a ``ClassChoices``), looked up by name when the model is
+built and frozen into ``--frontend``'s ``choices`` when the parser is made. So the
+class must be added in the process that builds the model, before the parser exists:
+the entry modules ``python -m espnet_distill.bin.asr_train`` / ``asr_inference`` and the
+``espnet-distill-python`` wrapper call :func:`register` at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Iterable, List, Optional
+
+_LG = logging.getLogger(__name__)
+
+#: The name users write (``frontend: distill_student``).
+FRONTEND_NAME = "distill_student"
+
+#: ESPnet tasks whose models start from speech, so that a student front end makes
+#: sense (SSL pre-training, text and synthesis tasks are left out). ``enh_s2t``
+#: shares ASR's choices.
+SPEECH_TASKS = ("asr", "asr_transducer", "st", "slu", "s2t", "s2t_ctc", "spk", "lid", "diar", "cls",
+                "uasr", "s2st", "asvspoof", "aqa", "enh_s2t")
+
+
+def register(tasks: Optional[Iterable[str]] = None, *, s3prl: bool = True) -> List[str]:
+    """Make ``frontend: distill_student`` available to ESPnet tasks. Idempotent.
+
+    Args:
+        tasks: names of ``espnet2.tasks`` modules (see :data:`SPEECH_TASKS`); ``None``
+            means all of them that this ESPnet has (importing ``espnet2.tasks.asr``
+            takes seconds; the others little after it).
+        s3prl: also add the student upstreams to ``s3prl.hub``
+            (:func:`espnet_distill.s3prl.register`), for ESPnet's ``frontend: s3prl``
+            with ``upstream: distill_student_local``. Skipped with a warning when
+            s3prl cannot be imported.
+
+    Returns:
+        The tasks now offering the frontend.
+
+    Raises:
+        ValueError: an unknown task, a task module without frontend choices, or a
+            different class already registered under ``distill_student``.
+        ImportError: a task named explicitly cannot be imported.
+    """
+    from espnet_distill.espnet.frontend import DistillStudentFrontend
+
+    explicit = tasks is not None
+    names = list(SPEECH_TASKS if tasks is None else tasks)
+    unknown = [t for t in names if t not in SPEECH_TASKS]
+    if unknown:
+        raise ValueError(f"register: unknown ESPnet task(s) {unknown}; expected some of {', '.join(SPEECH_TASKS)}")
+    done = []
+    for task in names:
+        try:
+            module = importlib.import_module(f"espnet2.tasks.{task}")
+        except ImportError:
+            if explicit:
+                raise
+            _LG.debug("espnet2.tasks.%s is not in this ESPnet; skipped", task)
+            continue
+        choices = getattr(module, "frontend_choices", None)
+        if choices is None:
+            raise ValueError(f"espnet2.tasks.{task} has no frontend_choices; cannot register {FRONTEND_NAME}")
+        _add(choices, DistillStudentFrontend, f"espnet2.tasks.{task}")
+        done.append(task)
+    if s3prl:
+        _register_s3prl()
+    return done
+
+
+def _register_s3prl() -> None:
+    try:
+        from espnet_distill.s3prl import register as register_upstreams
+
+        register_upstreams()
+    except ImportError as err:  # ESPnet's s3prl frontend cannot work either, so only warn
+        _LG.warning("s3prl upstreams not registered (frontend: s3prl cannot use the students): %s", err)
+
+
+def _add(choices, cls: type, where: str) -> None:
+    existing = choices.classes.get(FRONTEND_NAME)
+    if existing is cls:
+        return
+    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(
+            f"{where}.frontend_choices already maps {FRONTEND_NAME!r} to "
+            f"{existing.__module__}.{existing.__qualname__}; refusing to replace it with {cls.__module__}.{cls.__qualname__}"
+        )
+    base = getattr(choices, "base_type", None)
+    if base is not None and not issubclass(cls, base):
+        raise ValueError(f"{where}.frontend_choices takes subclasses of {base.__name__}; {cls.__name__} is not one")
+    choices.classes[FRONTEND_NAME] = cls  # a re-imported module's class replaces the stale one
+    _LG.debug("registered frontend %s in %s", FRONTEND_NAME, where)
