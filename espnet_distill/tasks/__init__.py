@@ -1,0 +1,1 @@
+"""Distillation as an ESPnet2 task: :class:`DistillTask` and :class:`DistillModel`."""

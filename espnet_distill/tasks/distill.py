@@ -1,0 +1,199 @@
+"""DistillTask: distillation as an ESPnet2 task, trained by ESPnet's own Trainer.
+
+Everything ESPnet users know applies unchanged: ``--config``, the standard data
+options (``--train_data_path_and_name_and_type wav.scp,speech,sound``, shape files,
+``batch_type``), ``--ngpu``, DDP and multi-node launch (``espnet2.bin.launch``,
+``--dist_launcher slurm|mpi``), ``--use_amp``, ``--resume``, ``--accum_grad``,
+best-model selection and averaging, tensorboard/wandb.
+
+Task options (all also settable in the YAML config)::
+
+    teacher: exp/teacher/hubert_base_ls960.pt    # anything load_teacher reads
+    teacher_conf: {}                             # keyword arguments of load_teacher
+    student: dt_fbank                            # preset name or student YAML
+    student_conf: {}                             # nested overrides of the student config
+    cmvn: exp/cmvn.npz                           # fbank students: compute_cmvn statistics
+    distill_conf: {disc_weight: 0.4, frontend_steps: 2000}   # see DistillConfig
+    max_samples: 250000                          # random crop of long utterances
+    min_samples: 400                             # shorter utterances are unusable
+    bad_utterance: error                         # or skip: drop, count and log them
+    check_data: true                             # check audio headers before training
+
+Run with ``python -m espnet_distill.bin.distill_train --config conf/distill/<name>.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+from pathlib import Path
+from typing import Callable, Collection, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import yaml
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.train.trainer import Trainer
+from espnet2.utils.nested_dict_action import NestedDictAction
+from espnet2.utils.types import str2bool, str_or_none
+
+from espnet_distill.tasks.collate import CropCollateFn
+from espnet_distill.tasks.config import DistillConfig
+from espnet_distill.tasks.data_check import check_and_filter
+from espnet_distill.tasks.model import DistillModel
+
+_LG = logging.getLogger(__name__)
+
+#: Written next to the checkpoints: what export_student needs without the teacher.
+STUDENT_CONFIG_FILE = "student_config.yaml"
+PROVENANCE_FILE = "distill_provenance.yaml"
+
+
+class DistillTask(AbsTask):
+    """Distil a frozen teacher into a student (Wang et al., arXiv 2210.15631)."""
+
+    num_optimizers: int = 1
+    class_choices_list = []
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group(description="Distillation related")
+        group.add_argument("--teacher", type=str_or_none, default=None,
+                           help="teacher checkpoint file/dir or known name (see espnet_distill.teacher.load_teacher)")
+        group.add_argument("--teacher_conf", action=NestedDictAction, default=dict(),
+                           help="keyword arguments of load_teacher, e.g. {format: fairseq}")
+        group.add_argument("--student", type=str, default="dt_fbank",
+                           help="student preset name (sw_cnn, dt_cnn, sw_fbank, dt_fbank, tiny_*) or YAML file")
+        group.add_argument("--student_conf", action=NestedDictAction, default=dict(),
+                           help="nested overrides of the student config, e.g. {encoder: {dropout: 0.0}}")
+        group.add_argument("--cmvn", type=str_or_none, default=None,
+                           help="global CMVN statistics (.npz of compute_cmvn) for fbank students")
+        group.add_argument("--distill_conf", action=NestedDictAction, default=dict(),
+                           help="loss weights and frontend_steps (espnet_distill.tasks.config.DistillConfig)")
+        group.add_argument("--max_samples", type=int, default=250_000,
+                           help="crop longer utterances to this many samples (random offset in training)")
+        group.add_argument("--min_samples", type=int, default=400,
+                           help="utterances shorter than this (one 25 ms frame) are unusable")
+        group.add_argument("--bad_utterance", type=str, default="error", choices=["error", "skip"],
+                           help="unusable audio (missing, unreadable, stereo, not 16 kHz, too short): "
+                                "stop with an error naming it, or skip it (counted and logged)")
+        group.add_argument("--check_data", type=str2bool, default=True,
+                           help="check every audio header before training starts")
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        return CropCollateFn(max_samples=args.max_samples, train=train)
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
+        return None
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("speech",)
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ()
+
+    @classmethod
+    def main(cls, args: Optional[argparse.Namespace] = None, cmd: Optional[Sequence[str]] = None):
+        """ESPnet's ``AbsTask.main`` after checking the audio up front (see ``check_data``)."""
+        if args is None:
+            args = cls.get_parser().parse_args(cmd)
+        if not args.print_config and not args.dry_run and not args.collect_stats and args.check_data:
+            _check_data(args)
+        return super().main(args=args)
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> DistillModel:
+        from espnet_distill.student import build_student
+        from espnet_distill.teacher import load_teacher
+
+        if args.teacher is None:
+            raise ValueError("--teacher is required: a teacher checkpoint (fairseq, HF, torchaudio, ESPnet, s3prl)")
+        config = DistillConfig.from_dict(args.distill_conf)
+        teacher = load_teacher(args.teacher, **(args.teacher_conf or {}))
+        spec = _drop_unused_heads(_student_spec(args.student, args.student_conf), config)
+        student = build_student(spec, teacher=teacher, cmvn=args.cmvn)
+        if config.frontend_steps > 0:
+            # stage one leaves the encoder out of the graph: DDP must expect unused parameters
+            args.unused_parameters = True
+        model = DistillModel(student, teacher, config, accum_grad=args.accum_grad)
+        _write_side_files(args, student, teacher, config)
+        _LG.info("teacher: %s (%s, %d layers, %s units); student: %s, %.2f M parameters without heads",
+                 teacher.source, teacher.source_format, teacher.num_layers, teacher.num_units,
+                 student.config.name, student.count_parameters() / 1e6)
+        return model
+
+
+def _student_spec(student: str, overrides: Optional[Dict]) -> Dict:
+    """The student config as a dict, with ``student_conf`` merged in (validated by from_dict)."""
+    from espnet_distill.student.presets import resolve_config
+
+    config = resolve_config(student).to_dict()
+    return _deep_merge(config, overrides or {}, path="student_conf")
+
+
+def _drop_unused_heads(spec: Dict, config: DistillConfig) -> Dict:
+    """Heads no loss would train are removed (dead parameters also break DDP); heads a
+    loss needs but the student lacks are an error now, not at the first batch."""
+    heads = spec.get("heads") or {}
+    if config.disc_weight == 0 and heads.get("units") is not None:
+        _LG.info("distill_conf.disc_weight is 0: the student's unit head is not built")
+        heads["units"] = None
+    if config.disc_weight > 0 and heads.get("units") is None:
+        raise ValueError("distill_conf.disc_weight > 0 needs a student unit head (student_conf: heads.units: {type: type2})")
+    if config.frontend_steps == 0 and heads.get("frontend"):
+        _LG.info("distill_conf.frontend_steps is 0: the student's front-end head is not built")
+        heads["frontend"] = False
+    if (config.l1_weight > 0 or config.cos_weight > 0) and heads.get("targets") is None:
+        raise ValueError("distill_conf: L_reg needs the student's heads.targets (prediction heads or a layer map)")
+    return spec
+
+
+def _deep_merge(base: Dict, overrides: Dict, path: str) -> Dict:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if key not in merged:
+            raise ValueError(f"{path}.{key}: unknown student config key; expected one of {sorted(merged)}")
+        if isinstance(value, dict) and isinstance(merged[key], dict):
+            merged[key] = _deep_merge(merged[key], value, f"{path}.{key}")
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_data(args: argparse.Namespace) -> None:
+    out = Path(args.output_dir) / "filtered"
+    for mode in ("train", "valid"):
+        triplets = getattr(args, f"{mode}_data_path_and_name_and_type")
+        shapes = getattr(args, f"{mode}_shape_file")
+        new_triplets, new_shapes, reports = check_and_filter(
+            triplets, shapes, out / mode, policy=args.bad_utterance, min_samples=args.min_samples)
+        setattr(args, f"{mode}_data_path_and_name_and_type", new_triplets)
+        setattr(args, f"{mode}_shape_file", new_shapes)
+        for r in reports:
+            _LG.info("%s data %s: %d utterances, %d unusable", mode, r.scp, r.num_utts, len(r.bad))
+
+
+def _write_side_files(args: argparse.Namespace, student, teacher, config: DistillConfig) -> None:
+    """What export needs without rebuilding the teacher: the student config and provenance."""
+    from espnet_distill.bin._common import package_versions
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    student.config.to_yaml(out / STUDENT_CONFIG_FILE, header="Resolved student config of this distillation run.")
+    provenance = {
+        "teacher": {"source": str(teacher.source), "format": teacher.source_format,
+                    "num_layers": teacher.num_layers, "hidden_size": teacher.hidden_size,
+                    "num_units": teacher.num_units, "parameters": teacher.count_parameters()},
+        "data": [str(t) for t in args.train_data_path_and_name_and_type],
+        "distill_conf": config.to_dict(),
+        "versions": package_versions(),
+    }
+    tmp = out / f".{PROVENANCE_FILE}.{torch.randint(1 << 30, ()).item()}"
+    tmp.write_text(yaml.safe_dump(provenance, sort_keys=False))
+    tmp.replace(out / PROVENANCE_FILE)

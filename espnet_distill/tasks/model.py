@@ -1,0 +1,125 @@
+"""DistillModel: the student, its losses and a frozen teacher, as an ESPnet model.
+
+ESPnet's Trainer sees an :class:`~espnet2.train.abs_espnet_model.AbsESPnetModel` whose
+``forward(speech, speech_lengths)`` returns ``(loss, stats, weight)``. The teacher is
+held outside the module tree (in a tuple), so it is not in ``state_dict()`` (checkpoints
+and averaged models stay student-sized), not in the optimiser, not wrapped by DDP and
+not moved by ``model.to()``: it is moved to the batch's device on first use.
+
+Input distillation runs as two stages in one training run: for the first
+``frontend_steps`` optimiser updates only the front-end and its auxiliary head are in
+the graph (L_front), then the full objective (L_reg + lambda * L_disc) trains everything.
+The update count is a persistent buffer, so it is checkpointed and a resumed run lands
+in the right stage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Dict, Optional, Tuple
+
+import torch
+from espnet2.torch_utils.device_funcs import force_gatherable
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+from torch import Tensor
+
+from espnet_distill.losses import DistillLoss
+from espnet_distill.student import StudentModel
+from espnet_distill.tasks.config import DistillConfig
+from espnet_distill.teacher.base import Teacher, TeacherOutput
+
+_LG = logging.getLogger(__name__)
+
+
+class DistillModel(AbsESPnetModel):
+    """Student + frozen teacher + :class:`~espnet_distill.losses.DistillLoss`.
+
+    Args:
+        student: the student (with its distillation heads).
+        teacher: the frozen teacher; kept out of the module tree.
+        config: loss weights and ``frontend_steps``.
+        accum_grad: ESPnet's ``--accum_grad``: forwards per optimiser update.
+    """
+
+    def __init__(self, student: StudentModel, teacher: Teacher, config: DistillConfig, accum_grad: int = 1):
+        super().__init__()
+        if config.frontend_steps > 0 and student.frontend_head is None:
+            raise ValueError(
+                "distill_conf.frontend_steps > 0 needs a student with a front-end head "
+                "(heads.frontend: true, fbank front-ends); set frontend_steps: 0 for this student"
+            )
+        self.student = student
+        self._teacher = (teacher,)
+        self.config = config
+        self.accum_grad = max(1, int(accum_grad))
+        self.loss = DistillLoss(
+            l1_weight=config.l1_weight,
+            cos_weight=config.cos_weight,
+            disc_weight=config.disc_weight,
+            disc_temperature=config.disc_temperature,
+            front_weight=config.front_weight,
+        )
+        # training forwards so far; persistent, so resume restores the stage
+        self.register_buffer("num_forwards", torch.zeros((), dtype=torch.long))
+
+    @property
+    def teacher(self) -> Teacher:
+        return self._teacher[0]
+
+    @property
+    def num_updates(self) -> int:
+        """Optimiser updates done so far (training forwards / accum_grad)."""
+        return int(self.num_forwards.item()) // self.accum_grad
+
+    @property
+    def stage(self) -> int:
+        """1 while the front-end is distilled alone, then 2."""
+        return 1 if self.num_updates < self.config.frontend_steps else 2
+
+    def forward(self, speech: Tensor, speech_lengths: Tensor, **kwargs) -> Tuple[Tensor, Dict[str, Tensor], Tensor]:
+        """One distillation step's loss.
+
+        Args:
+            speech: ``(B, N)`` float32 16 kHz waveforms, zero-padded.
+            speech_lengths: ``(B,)`` valid samples.
+
+        Returns:
+            ``(loss, stats, weight)`` as ESPnet's Trainer expects; ``stats`` holds every
+            loss term, ``stage`` and, with L_disc, ``unit_agreement``.
+        """
+        stage = self.stage
+        if self.training:
+            self.num_forwards += 1
+        self.loss.stage = stage
+        need_units = stage == 2 and self.config.disc_weight > 0
+        teacher_out = self._run_teacher(speech, speech_lengths, stage, need_units)
+        student_out = self.student(speech, speech_lengths, frontend_only=stage == 1)
+        with _fp32(speech.device):
+            loss, terms = self.loss(student_out, teacher_out)
+        stats = {k: v.detach() for k, v in terms.items()}
+        stats["stage"] = torch.tensor(float(stage), device=loss.device)
+        batch_size = torch.tensor(speech.shape[0], device=loss.device)
+        return force_gatherable((loss, stats, batch_size), loss.device)
+
+    def _run_teacher(self, speech: Tensor, lengths: Tensor, stage: int, need_units: bool) -> TeacherOutput:
+        teacher = self.teacher
+        if next(teacher.parameters()).device != speech.device:
+            teacher.to(speech.device)
+        out = teacher(speech, lengths, need_units=need_units)
+        # inference-mode tensors cannot be saved for backward: clone what the loss reads
+        wanted = {0} if stage == 1 else set(self.student.target_layers)
+        hidden = [h.clone() if i in wanted else h for i, h in enumerate(out.hidden_states)]
+        units = out.unit_logits.clone() if out.unit_logits is not None else None
+        return TeacherOutput(hidden_states=hidden, lengths=out.lengths.clone(), unit_logits=units)
+
+    def collect_feats(self, speech: Tensor, speech_lengths: Tensor, **kwargs) -> Dict[str, Tensor]:
+        """Nothing to normalise: ``--collect_stats`` only writes the shape files."""
+        return {}
+
+
+def _fp32(device: torch.device):
+    """Losses in fp32 even under the Trainer's AMP autocast."""
+    if device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()

@@ -1,0 +1,49 @@
+"""Fixtures for DistillTask runs: a tiny HuBERT teacher checkpoint and CMVN statistics."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
+from espnet_distill.teacher import save_torchaudio_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_ckpt(tmp_path_factory) -> Path:
+    """A random 4-layer x 128 HuBERT with a 24-unit head, saved in the torchaudio format."""
+    config = tiny_config(encoder_num_layers=4)
+    model = random_hubert_pretrain(config, num_units=24, codeword_dim=16, seed=0)
+    return save_torchaudio_checkpoint(model, tmp_path_factory.mktemp("teacher") / "teacher.pt", config)
+
+
+@pytest.fixture(scope="session")
+def corpus_cmvn(synth_corpus, tmp_path_factory) -> Path:
+    from espnet_distill.student import compute_cmvn_from_data_dir, save_cmvn
+
+    out = tmp_path_factory.mktemp("cmvn") / "cmvn.npz"
+    save_cmvn(out, compute_cmvn_from_data_dir(synth_corpus / "train", progress=False))
+    return out
+
+
+def distill_args(corpus: Path, teacher: Path, out: Path, *extra: str) -> List[str]:
+    """A distill_train command line over the synthetic corpus (shape files = utt2num_samples)."""
+    args = ["--teacher", str(teacher), "--output_dir", str(out), "--ngpu", "0", "--seed", "0",
+            "--num_workers", "0", "--use_tensorboard", "false", "--use_matplotlib", "false"]
+    for split, role in (("train", "train"), ("dev", "valid")):
+        args += [f"--{role}_data_path_and_name_and_type", f"{corpus / split}/wav.scp,speech,sound",
+                 f"--{role}_shape_file", str(corpus / split / "utt2num_samples")]
+    return args + list(extra)
+
+
+def run_distill(args: List[str], log: Path, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "espnet_distill.bin.distill_train", *args],
+                          capture_output=True, text=True, check=False)
+    log.write_text(proc.stdout + proc.stderr)
+    if check:
+        assert proc.returncode == 0, f"distill_train failed (log {log}):\n{proc.stderr[-4000:]}"
+    return proc
