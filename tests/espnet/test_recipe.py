@@ -37,10 +37,18 @@ def test_setup_needs_an_espnet_checkout(tmp_path):
 
 def test_librispeech_prep_on_the_synthetic_tree(synth_corpus, tmp_path):
     out = tmp_path / "dev_clean"
-    subprocess.run([sys.executable, str(RECIPE / "local/prepare_librispeech.py"), "--out", str(out),
+    subprocess.run([sys.executable, "-m", "espnet_distill.bin.prepare_librispeech", "--out", str(out),
                     str(synth_corpus / "LibriSpeech" / "dev-clean")], check=True)
     data = read_data_dir(out)
     assert len(data) == 16 and data.utt_ids == sorted(data.utt_ids)
     assert all(data.wav_path(u).is_file() for u in data.utt_ids)
     assert sorted(data.texts().values()) == sorted(read_data_dir(synth_corpus / "dev").texts().values())
     assert (out / "spk2utt").read_text().count("\n") == len({u.split("-")[0] for u in data.utt_ids})
+    lengths = dict(line.split() for line in (out / "utt2num_samples").read_text().splitlines())
+    assert all(int(lengths[u]) > 400 for u in data.utt_ids)
+
+
+def test_librispeech_prep_names_the_problem(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "espnet_distill.bin.prepare_librispeech", "--out", str(tmp_path / "x"),
+                           str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no *.trans.txt below it" in proc.stderr

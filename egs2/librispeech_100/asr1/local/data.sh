@@ -12,10 +12,7 @@
 #                       (python -m espnet_distill.bin.make_corpus) and prepare that instead
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
+log() { printf '%s (local/data.sh:%s) %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "${BASH_LINENO[0]}" "$*"; }
 
 download=false
 librilight=false
@@ -71,7 +68,7 @@ for part in ${parts}; do
         log "Error: ${root}/${part} does not exist (use --download true, or fix LIBRISPEECH in db.sh)"
         exit 1
     fi
-    python3 local/prepare_librispeech.py --out "data/${part//-/_}" "${root}/${part}"
+    python3 -m espnet_distill.bin.prepare_librispeech --out "data/${part//-/_}" "${root}/${part}"
     utils/validate_data_dir.sh --no-feats data/"${part//-/_}"
 done
 
@@ -85,7 +82,7 @@ if "${librilight}"; then
         log "Error: ${ft}/{1h,9h} do not exist (use --download true)"
         exit 1
     fi
-    python3 local/prepare_librispeech.py --out data/librilight_1h "${ft}/1h"
-    python3 local/prepare_librispeech.py --out data/librilight_10h "${ft}/1h" "${ft}/9h"
+    python3 -m espnet_distill.bin.prepare_librispeech --out data/librilight_1h "${ft}/1h"
+    python3 -m espnet_distill.bin.prepare_librispeech --out data/librilight_10h "${ft}/1h" "${ft}/9h"
 fi
 log "Successfully finished. [elapsed=${SECONDS}s]"
