@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from espnet_distill.nn import masked_group_norm
 from espnet_distill.student.config import CnnFrontendConfig, EncoderConfig
 
 
@@ -48,27 +49,9 @@ class GradMultiply(torch.autograd.Function):
 
 
 def group_norm_over_valid(x: Tensor, lengths: Tensor, norm: nn.GroupNorm) -> Tensor:
-    """GroupNorm of ``(B, C, T)`` with statistics over the first ``lengths`` frames only.
-
-    Same result as :func:`espnet_distill.teacher.base.masked_group_norm`, but with
-    fewer full-size temporaries (the first CNN block sees 1/5 of the waveform's
-    samples x 512 channels), and torch's fused ``group_norm`` when nothing is padded.
-    """
-    b, c, t = x.shape
-    if bool((lengths >= t).all()):
-        return F.group_norm(x, norm.num_groups, norm.weight, norm.bias, norm.eps)
-    g = norm.num_groups
-    mask = frame_padding_mask(lengths, t).logical_not().to(x.dtype)[:, None, None, :]  # (B, 1, 1, T)
-    xg = x.view(b, g, c // g, t)
-    count = (lengths.clamp(min=1) * (c // g)).to(x.dtype)[:, None]  # (B, 1)
-    mean = (xg * mask).sum(dim=(-1, -2), keepdim=True) / count[..., None, None]  # (B, G, 1, 1)
-    centered = xg - mean  # subtract before scaling: no cancellation when |mean| >> std
-    var = (centered.square() * mask).sum(dim=(-1, -2)) / count  # (B, G)
-    scale = torch.rsqrt(var + norm.eps).repeat_interleave(c // g, dim=1)  # (B, C)
-    centered = centered.view(b, c, t)
-    if not norm.affine:
-        return centered * scale[..., None]
-    return torch.addcmul(norm.bias[None, :, None], centered, (scale * norm.weight)[..., None])
+    """GroupNorm of ``(B, C, T)`` with statistics over the first ``lengths`` frames only
+    (:func:`espnet_distill.nn.masked_group_norm`: torch's fused kernel per utterance)."""
+    return masked_group_norm(x, lengths, norm)
 
 
 class ConvBlock(nn.Module):

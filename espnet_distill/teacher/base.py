@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchaudio.models import Wav2Vec2Model
 
+from espnet_distill.nn import masked_group_norm
+
 from espnet_distill.teacher.config import BackboneConfig
 
 _LG = logging.getLogger(__name__)
@@ -288,19 +290,3 @@ def masked_feature_extractor(extractor: nn.Module, wavs: Tensor, lengths: Tensor
             x = norm(x)
         x = F.gelu(x)
     return x.transpose(1, 2), lengths
-
-
-def masked_group_norm(x: Tensor, lengths: Tensor, norm: nn.GroupNorm) -> Tensor:
-    """GroupNorm over ``(B, C, T)`` whose statistics use only the first ``lengths`` frames."""
-    b, c, t = x.shape
-    g = norm.num_groups
-    mask = (torch.arange(t, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
-    xg = x.reshape(b, g, c // g, t)
-    m = mask[:, None, None, :]
-    n = (m.sum(-1, keepdim=True) * (c // g)).sum(-2, keepdim=True).clamp(min=1)
-    mean = (xg * m).sum(dim=(-1, -2), keepdim=True) / n
-    var = (((xg - mean) * m) ** 2).sum(dim=(-1, -2), keepdim=True) / n
-    y = ((xg - mean) / torch.sqrt(var + norm.eps)).reshape(b, c, t)
-    if norm.affine:
-        y = y * norm.weight[None, :, None] + norm.bias[None, :, None]
-    return y
