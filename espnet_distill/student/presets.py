@@ -53,6 +53,7 @@ TINY_CONV_LAYERS = [(128, 10, 5)] + [(128, 3, 2)] * 4 + [(128, 2, 2)] * 2
 _SW = EncoderConfig(num_layers=2, embed_dim=768, ffn_dim=3072, num_heads=12)
 _DT = EncoderConfig(num_layers=12, embed_dim=480, ffn_dim=480, num_heads=12)
 _TINY = EncoderConfig(num_layers=4, embed_dim=192, ffn_dim=768, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
+_MINI = EncoderConfig(num_layers=4, embed_dim=128, ffn_dim=512, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
 _TINY_SW = EncoderConfig(num_layers=2, embed_dim=256, ffn_dim=1024, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
 
 
@@ -133,13 +134,24 @@ def tiny_cnn() -> StudentConfig:
 
 
 def tiny_fbank() -> StudentConfig:
-    """CPU-sized D&T-like fbank student (the demo's student)."""
+    """CPU-sized D&T-like fbank student (2 M parameters: tests and CPU experiments)."""
     return StudentConfig(
         frontend=_fbank(),
         encoder=copy.deepcopy(_TINY),
         heads=_heads(_layer_to_layer(4), frontend=True),
         teacher=copy.deepcopy(TINY_TEACHER),
         name="tiny_fbank",
+    )
+
+
+def mini_fbank() -> StudentConfig:
+    """The embedded demo's student: 4 x 128 fbank layers, under a third of the demo teacher's size."""
+    return StudentConfig(
+        frontend=_fbank(),
+        encoder=copy.deepcopy(_MINI),
+        heads=_heads(_layer_to_layer(4), frontend=True),
+        teacher=copy.deepcopy(TINY_TEACHER),
+        name="mini_fbank",
     )
 
 
@@ -162,6 +174,7 @@ PRESETS: Dict[str, Callable[[], StudentConfig]] = {
     "dt_fbank": dt_fbank,
     "tiny_cnn": tiny_cnn,
     "tiny_fbank": tiny_fbank,
+    "mini_fbank": mini_fbank,
     "tiny_sw_cnn": tiny_sw_cnn,
 }
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Stage 1 of librispeech/distill1: Kaldi dirs for LibriSpeech 960 h (distillation, unlabelled),
+# train-clean-100 (labelled, fine-tuning), dev-clean (validation), test-clean / test-other.
+#
+#   local/data.sh --datadir data --librispeech /data [--download false] [--download_teacher false]
+#
+# --librispeech DIR         the directory holding LibriSpeech/ (OpenSLR 12 layout)
+# --download true           fetch the parts from OpenSLR first (about 60 GB)
+# --download_teacher true   fetch the teacher, fairseq's hubert_base_ls960.pt (1.1 GB), to downloads/
+set -euo pipefail
+log() { printf '%s (local/data.sh:%s) %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "${BASH_LINENO[0]}" "$*" >&2; }
+
+datadir=data
+librispeech=
+download=false
+download_teacher=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --datadir|--librispeech|--download|--download_teacher)
+            [ $# -ge 2 ] || { log "Error: $1 needs a value"; exit 2; }
+            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
+        *) log "Error: unknown option $1"; exit 2 ;;
+    esac
+done
+[ -n "${librispeech}" ] || { log "Error: --librispeech DIR is required (the directory holding LibriSpeech/)"; exit 2; }
+
+parts="train-clean-100 train-clean-360 train-other-500 dev-clean test-clean test-other"
+root=${librispeech}/LibriSpeech
+if [ "${download}" = true ]; then
+    mkdir -p "${librispeech}"
+    for part in ${parts}; do
+        if [ ! -d "${root}/${part}" ]; then
+            log "downloading ${part}"
+            url=$(python3 -c "from espnet_distill.data.librispeech import OPENSLR_URL; print(OPENSLR_URL.format(part='${part}'))")
+            wget -c -P "${librispeech}" "${url}"
+            tar -xzf "${librispeech}/${part}.tar.gz" -C "${librispeech}"
+        fi
+    done
+fi
+for part in ${parts}; do
+    [ -d "${root}/${part}" ] || { log "Error: ${root}/${part} is missing (--download true fetches it)"; exit 1; }
+done
+if [ "${download_teacher}" = true ]; then
+    python3 -c "from espnet_distill.teacher.hub import fetch_fairseq; print(fetch_fairseq('hubert_base_ls960', 'downloads'))"
+fi
+
+log "preparing Kaldi dirs under ${datadir}"
+python3 -m espnet_distill.bin.prepare_librispeech --out "${datadir}/train_960" \
+    "${root}/train-clean-100" "${root}/train-clean-360" "${root}/train-other-500"
+python3 -m espnet_distill.bin.prepare_librispeech --out "${datadir}/train_clean_100" "${root}/train-clean-100"
+python3 -m espnet_distill.bin.prepare_librispeech --out "${datadir}/dev" "${root}/dev-clean"
+for part in test-clean test-other; do
+    python3 -m espnet_distill.bin.prepare_librispeech --out "${datadir}/${part//-/_}" "${root}/${part}"
+done

@@ -1,0 +1,80 @@
+"""Build ``report.json`` / ``report.md`` / plots for a distill.sh experiment directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from espnet_distill.bin._common import package_versions, write_json
+from espnet_distill.report.collect import arm_results, distill_summary, teacher_summary, timing
+from espnet_distill.report.render import markdown, plots, verdict
+
+_LG = logging.getLogger(__name__)
+
+
+def build_report(expdir: Path, test_set: str = "test", seeds: int = 1, teacher: Optional[str] = None) -> Dict:
+    """Collect everything and write ``report.json``, ``report.md``, ``curves.png``, ``summary.png``.
+
+    Args:
+        expdir: distill.sh's ``--expdir``.
+        test_set: the test set the CERs are reported on.
+        seeds: fine-tuning seeds per arm (1..seeds).
+        teacher: the teacher checkpoint; default ``<expdir>/teacher`` (pre-trained by the recipe)
+            or what ``distill_sh.options`` recorded.
+    """
+    expdir = Path(expdir)
+    seed_ids: List[int] = list(range(1, seeds + 1))
+    teacher = teacher or _teacher_from_options(expdir) or str(expdir / "teacher")
+    student_ckpt = expdir / "student" / "student.pth"
+    from espnet_distill.student import load_student
+
+    student_params = load_student(student_ckpt).count_parameters()
+    t = teacher_summary(expdir, teacher)
+    student = {"checkpoint": str(student_ckpt), "params": student_params,
+               **arm_results(expdir, "distilled", seed_ids, test_set)}
+    scratch = arm_results(expdir, "control", seed_ids, test_set) if (expdir / "asr_control_seed1").is_dir() else None
+    bench = _benchmark(expdir)
+    if bench:
+        t["rtf"] = bench["models"].get("teacher", {}).get("rtf")
+        student["rtf"] = bench["models"].get("student", {}).get("rtf")
+        if t["rtf"] and student["rtf"]:
+            student["speedup_vs_teacher"] = t["rtf"] / student["rtf"]
+    stages = timing(expdir)
+    report = {
+        "expdir": str(expdir.resolve()),
+        "teacher": t,
+        "student": student,
+        "scratch": scratch,
+        "seeds": seeds,
+        "test_set": test_set,
+        "teacher_units": t["units"],
+        "wall_seconds": sum(stages.values()),
+        "stage_seconds": stages,
+        "distill": distill_summary(expdir),
+        "benchmark": bench,
+        "comparison": verdict(student, scratch),
+        "versions": package_versions(),
+    }
+    write_json(expdir / "report.json", report)
+    (expdir / "report.md").write_text(markdown(report))
+    try:
+        plots(report, expdir)
+    except ImportError:
+        _LG.warning("matplotlib is not installed: no plots (pip install 'espnet-distill[plot]')")
+    return report
+
+
+def _teacher_from_options(expdir: Path) -> Optional[str]:
+    options = expdir / "distill_sh.options"
+    if options.is_file():
+        for line in options.read_text().splitlines():
+            if line.startswith("teacher=") and line.split("=", 1)[1]:
+                return line.split("=", 1)[1]
+    return None
+
+
+def _benchmark(expdir: Path) -> Optional[Dict]:
+    path = expdir / "benchmark.json"
+    return json.loads(path.read_text()) if path.is_file() else None

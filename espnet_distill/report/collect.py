@@ -1,0 +1,87 @@
+"""Gather what a distill.sh experiment directory holds into one JSON-able dict."""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from espnet_distill.report.espnet_logs import epoch_results
+
+_LG = logging.getLogger(__name__)
+
+
+def _mean_std(values: List[float]) -> Dict[str, Optional[float]]:
+    if not values:
+        return {"mean": None, "std": None, "min": None, "max": None}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def arm_results(expdir: Path, arm: str, seeds: List[int], test_set: str) -> Dict:
+    """CER/WER per seed, their mean and spread, and the fine-tuning curves of one arm."""
+    per_seed, curves = [], {}
+    for seed in seeds:
+        d = expdir / f"asr_{arm}_seed{seed}"
+        score = d / f"decode_{test_set}" / "score.json"
+        if not score.is_file():
+            raise FileNotFoundError(f"{score}: missing; run distill.sh stages 8-9 for {arm} seed {seed}")
+        s = json.loads(score.read_text())
+        per_seed.append({"seed": seed, "cer": s["cer"], "wer": s["wer"], "num_utts": s["num_utts"]})
+        if (d / "train.log").is_file():
+            curves[seed] = {e: {"train_loss": r["train"].get("loss"), "valid_loss": r["valid"].get("loss"),
+                                "valid_cer": r["valid"].get("cer_ctc")}
+                            for e, r in epoch_results(d / "train.log").items()}
+    return {
+        "seeds": per_seed,
+        "cer": _mean_std([s["cer"] for s in per_seed])["mean"],
+        "wer": _mean_std([s["wer"] for s in per_seed])["mean"],
+        "cer_stats": _mean_std([s["cer"] for s in per_seed]),
+        "wer_stats": _mean_std([s["wer"] for s in per_seed]),
+        "curves": curves,
+    }
+
+
+def teacher_summary(expdir: Path, teacher_source: str) -> Dict:
+    """Teacher size and units (loaded back through load_teacher) and its pre-training curve."""
+    from espnet_distill.teacher import load_teacher
+
+    teacher = load_teacher(teacher_source)
+    out = {"source": str(teacher_source), "format": teacher.source_format, "params": teacher.count_parameters(),
+           "layers": teacher.num_layers, "hidden_size": teacher.hidden_size, "units": teacher.num_units}
+    log = expdir / "teacher" / "train.log"
+    if log.is_file():
+        out["curve"] = {e: {"train_loss": r["train"].get("loss"), "train_acc_masked": r["train"].get("acc_m"),
+                            "valid_loss": r["valid"].get("loss"), "valid_acc_masked": r["valid"].get("acc_m"),
+                            "valid_acc_unmasked": r["valid"].get("acc_u")}
+                        for e, r in epoch_results(log).items()}
+    return out
+
+
+def distill_summary(expdir: Path) -> Dict:
+    log = expdir / "distill" / "train.log"
+    curve = {}
+    if log.is_file():
+        curve = {e: {"train_loss": r["train"].get("loss"), "valid_loss": r["valid"].get("loss"),
+                     "valid_reg_l1": r["valid"].get("reg_l1"), "valid_disc": r["valid"].get("disc"),
+                     "valid_unit_agreement": r["valid"].get("unit_agreement"), "stage": r["train"].get("stage")}
+                 for e, r in epoch_results(log).items()}
+    return {"curve": curve}
+
+
+def timing(expdir: Path) -> Dict[str, float]:
+    """Seconds per stage from distill.sh's ``timing.tsv`` (stage, name, start, end)."""
+    path = expdir / "timing.tsv"
+    out: Dict[str, float] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4:
+                out[parts[1]] = out.get(parts[1], 0.0) + float(parts[3]) - float(parts[2])
+    return out

@@ -1,0 +1,91 @@
+"""The embedded recipe end to end, shortened (run.sh --quick true): every stage, the report, markers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tts
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "egs2" / "mini_synth" / "distill1"
+ENV = dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}")
+
+
+def run(args, cwd=RECIPE, timeout=1200):
+    return subprocess.run(["./run.sh", *map(str, args)], cwd=cwd, env=ENV, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    require_tts()
+    root = tmp_path_factory.mktemp("mini_synth")
+    dirs = ["--datadir", root / "data", "--expdir", root / "exp", "--dumpdir", root / "dump"]
+    proc = run(["--quick", "true", *dirs])
+    (root / "run.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, f"run.sh failed (log {root / 'run.log'}):\n{proc.stderr[-4000:]}"
+    return root, dirs, proc
+
+
+def test_quick_recipe_writes_the_report(quick_run):
+    root, _, proc = quick_run
+    exp = root / "exp"
+    report = json.loads((exp / "report.json").read_text())
+    for key in ("teacher.params", "student.params", "student.speedup_vs_teacher", "student.cer", "scratch.cer",
+                "seeds", "teacher_units", "wall_seconds"):
+        value = report
+        for part in key.split("."):
+            value = value[part]
+        assert isinstance(value, (int, float)) and value >= 0, key
+    assert report["teacher_units"] == 20 and report["seeds"] == 1
+    assert report["teacher"]["format"] == "espnet"  # pre-trained by ESPnet's HubertTask
+    assert report["teacher"]["params"] > 3 * report["student"]["params"]
+    assert report["student"]["speedup_vs_teacher"] > 1.0
+    assert "one seed per arm" in report["comparison"]["text"]
+    for name in ("report.md", "curves.png", "summary.png", "benchmark.json", "student/student.pth"):
+        assert (exp / name).is_file(), name
+    # every stage ran and was timed; both arms were fine-tuned and decoded
+    assert {"data", "cmvn", "units", "teacher", "distill", "export", "finetune", "decode", "score",
+            "benchmark"} <= set(report["stage_seconds"])
+    for arm in ("distilled", "control"):
+        assert (exp / f"asr_{arm}_seed1" / "decode_test" / "score.json").is_file()
+    assert "Stage 11: report" in proc.stderr
+
+
+def test_rerun_skips_finished_stages(quick_run):
+    root, dirs, _ = quick_run
+    before = (root / "exp" / "student" / "student.pth").stat().st_mtime
+    proc = run(["--quick", "true", *dirs, "--stop_stage", "10"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for stage in (1, 2, 3, 4, 5, 6, 10):
+        assert f"Stage {stage}: done before" in proc.stderr
+    assert (root / "exp" / "student" / "student.pth").stat().st_mtime == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bogus", "1"], "unknown option --bogus"),
+    (["--seeds", "two"], "--seeds must be an integer >= 1"),
+    (["--stage", "5", "--teacher", "/nonexistent.pt"], "--teacher /nonexistent.pt: no such file"),
+    (["--quick", "maybe"], "--quick must be true or false"),
+    (["--asr_config", "conf/missing.yaml"], "--asr_config conf/missing.yaml: no such file"),
+    (["stray"], "unexpected argument 'stray'"),
+])
+def test_bad_options_stop_before_any_work(tmp_path, args, message):
+    proc = run([*args, "--expdir", tmp_path / "exp"], timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert not (tmp_path / "exp" / ".done").exists()
+
+
+def test_help_documents_every_option():
+    proc = run(["--help"], timeout=60)
+    assert proc.returncode == 0
+    table = (REPO / "egs2/TEMPLATE/distill1/distill.sh").read_text().split("OPTION_TABLE=(")[1].split("\n)")[0]
+    names = [line.strip().strip('"').split("|")[0] for line in table.strip().splitlines()]
+    assert len(names) > 20
+    for name in names + ["quick"]:
+        assert f"--{name}" in proc.stdout, name
