@@ -28,9 +28,8 @@ import argparse
 import copy
 import logging
 from pathlib import Path
-from typing import Callable, Collection, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 import yaml
 from espnet2.tasks.abs_task import AbsTask

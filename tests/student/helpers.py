@@ -9,8 +9,8 @@ from typing import List, Sequence, Tuple
 
 import pytest
 import torch
-import torchaudio
 
+from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
 from espnet_distill.teacher.base import Teacher, UnitHead
 
 TINY_CONV = [(128, 10, 5)] + [(128, 3, 2)] * 4 + [(128, 2, 2)] * 2
@@ -29,41 +29,12 @@ def make_tiny_teacher(
     pre_ln: bool = False,
 ) -> Teacher:
     """A random HuBERT (torchaudio ``hubert_pretrain_model``) wrapped as a frozen :class:`Teacher`."""
-    torch.manual_seed(seed)
-    m = torchaudio.models.hubert_pretrain_model(
-        extractor_mode=extractor_mode,
-        extractor_conv_layer_config=list(conv_layers),
-        extractor_conv_bias=False,
-        encoder_embed_dim=dim,
-        encoder_projection_dropout=0.0,
-        encoder_pos_conv_kernel=64,
-        encoder_pos_conv_groups=16,
-        encoder_num_layers=num_layers,
-        encoder_num_heads=num_heads,
-        encoder_attention_dropout=0.0,
-        encoder_ff_interm_features=4 * dim,
-        encoder_ff_interm_dropout=0.0,
-        encoder_dropout=0.0,
-        encoder_layer_norm_first=pre_ln,
-        encoder_layer_drop=0.0,
-        mask_prob=0.8,
-        mask_selection="static",
-        mask_other=0.0,
-        mask_length=10,
-        no_mask_overlap=False,
-        mask_min_space=1,
-        mask_channel_prob=0.0,
-        mask_channel_selection="static",
-        mask_channel_other=0.0,
-        mask_channel_length=10,
-        no_mask_channel_overlap=False,
-        mask_channel_min_space=1,
-        skip_masked=False,
-        skip_nomask=False,
-        num_classes=num_units,
-        final_dim=codeword_dim,
-        feature_grad_mult=None,
+    config = tiny_config(
+        extractor_mode=extractor_mode, extractor_conv_layer_config=list(conv_layers), extractor_conv_bias=False,
+        encoder_embed_dim=dim, encoder_pos_conv_kernel=64, encoder_pos_conv_groups=16, encoder_num_layers=num_layers,
+        encoder_num_heads=num_heads, encoder_ff_interm_features=4 * dim, encoder_layer_norm_first=pre_ln,
     )
+    m = random_hubert_pretrain(config, num_units=num_units, codeword_dim=codeword_dim, seed=seed)
     return Teacher(
         m.wav2vec2, UnitHead(m.logit_generator.final_proj, m.logit_generator.label_embeddings.data), source="random"
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
 import sys
@@ -12,12 +10,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 import torch
-import yaml
 
 from espnet_distill.export import load_trained_student
+from espnet_distill.report.espnet_logs import epoch_results
 from espnet_distill.student import load_student
 from tests.tasks.conftest import distill_args, run_distill
 
@@ -27,29 +24,20 @@ TINY = str(REPO / "conf/distill/tiny_fbank_disc.yaml")
 FAST = ["--max_samples", "32000", "--batch_size", "8", "--num_iters_per_epoch", "8"]
 
 
-def _epoch_results(log: str):
-    """Per-epoch (train, valid) stats dicts parsed from ESPnet's trainer log."""
-    out = {}
-    for m in re.finditer(r"(\d+)epoch results: \[train\] (.*?), \[valid\] (.*?)(?:\n|$)", log):
-        parse = lambda s: {k: v for k, v in re.findall(r"(\w+)=([-\d.e+]+)", s)}
-        out[int(m.group(1))] = (parse(m.group(2)), parse(m.group(3)))
-    return out
-
-
 def test_two_stage_fbank_distillation(synth_corpus, tiny_teacher_ckpt, corpus_cmvn, tmp_path):
     exp = tmp_path / "exp"
     args = distill_args(synth_corpus, tiny_teacher_ckpt, exp, "--config", TINY, "--cmvn", str(corpus_cmvn),
                         "--max_epoch", "2", "--distill_conf", "frontend_steps=4", *FAST)
     run_distill(args, tmp_path / "log")
-    epochs = _epoch_results((tmp_path / "log").read_text())
+    epochs = epoch_results(tmp_path / "log")
     assert sorted(epochs) == [1, 2]
-    train1, valid1 = epochs[1]
-    train2, valid2 = epochs[2]
+    train1, valid1 = epochs[1]["train"], epochs[1]["valid"]
+    train2, valid2 = epochs[2]["train"], epochs[2]["valid"]
     # epoch 1: 4 stage-one updates (L_front), then stage two; epoch 2: stage two only
-    assert "front" in train1 and 1.0 < float(train1["stage"]) < 2.0
-    assert float(train2["stage"]) == 2.0 and "front" not in train2
-    assert float(valid1["stage"]) == 2.0 and float(valid2["stage"]) == 2.0
-    assert float(valid2["loss"]) < float(valid1["loss"])
+    assert "front" in train1 and 1.0 < train1["stage"] < 2.0
+    assert train2["stage"] == 2.0 and "front" not in train2
+    assert valid1["stage"] == 2.0 and valid2["stage"] == 2.0
+    assert valid2["loss"] < valid1["loss"]
     assert {"disc", "unit_agreement", "reg_l1", "reg_cos", "reg_l1_t4"} <= set(valid2)
 
     # checkpoints hold the student and the update counter only, never the teacher
