@@ -55,6 +55,9 @@ def test_quick_recipe_writes_the_report(quick_run):
     for arm in ("distilled", "control"):
         assert (exp / f"asr_{arm}_seed1" / "decode_test" / "score.json").is_file()
     assert "Stage 11: report" in proc.stderr
+    # the long stages show progress bars that follow the trainers' logs
+    for bar in ("teacher: 100%", "distill: 100%", "fine-tune distilled 1: 100%"):
+        assert bar in proc.stderr, bar
 
 
 def test_rerun_skips_finished_stages(quick_run):
@@ -89,3 +92,26 @@ def test_help_documents_every_option():
     assert len(names) > 20
     for name in names + ["quick"]:
         assert f"--{name}" in proc.stdout, name
+
+
+def test_killed_training_stage_resumes_and_force_restarts(quick_run):
+    """A training stage with no marker but a checkpoint (a killed run) resumes from it and appends
+    to its log; --force true starts it afresh. (Mid-epoch resume itself: tests/tasks.)"""
+    root, dirs, _ = quick_run
+    exp = root / "exp"
+    log = exp / "distill" / "train.log"
+    first = log.read_text()
+    assert "1epoch results" in first
+    (exp / ".done" / "distill").unlink()  # as if the run died before the stage finished
+    proc = run(["--quick", "true", *dirs, "--stage", "5", "--stop_stage", "5"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"resuming from {exp / 'distill' / 'checkpoint.pth'}" in proc.stderr
+    again = log.read_text()
+    assert again.startswith(first) and "already reached at max_epoch" in again[len(first):]
+    assert (exp / ".done" / "distill").is_file()
+
+    proc = run(["--quick", "true", *dirs, "--stage", "5", "--stop_stage", "5", "--force", "true"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming from" not in proc.stderr
+    fresh = log.read_text()
+    assert "1epoch results" in fresh and first not in fresh

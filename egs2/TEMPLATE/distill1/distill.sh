@@ -4,7 +4,8 @@
 # arXiv 2210.15631). A recipe's run.sh calls it with its own options; every stage is a
 # `python -m espnet_distill.bin.<verb>` call, shell only orchestrates.
 #
-# Stages (--stage / --stop_stage; a finished stage leaves a marker and is skipped on a rerun):
+# Stages (--stage / --stop_stage; a finished stage leaves a marker and is skipped on a rerun,
+# a killed training stage resumes from its checkpoint.pth):
 #    1  data        the recipe's local/data.sh (Kaldi dirs under ${datadir})
 #    2  cmvn        global fbank CMVN statistics of the training set (fbank students)
 #    3  units       MFCC k-means units: targets of the teacher's pre-training   (no --teacher)
@@ -132,14 +133,44 @@ export OMP_NUM_THREADS=${threads}
     for entry in "${OPTION_TABLE[@]}"; do IFS='|' read -r name _ _ <<<"${entry}"; echo "${name}=${!name}"; done
 } >"${expdir}/distill_sh.options"
 
+# a training stage's output dir: a killed run left checkpoint.pth there and resumes from it
+# (ESPnet's --resume; the log is appended to), --force true starts it afresh
+train_dir() {
+    [ "${force}" = true ] && rm -rf "$1"
+    mkdir -p "$1"
+    [ -f "$1/checkpoint.pth" ] && log "resuming from $1/checkpoint.pth"
+    return 0
+}
+
+# train DESC DIR CMD...: run a trainer with its output appended to DIR/train.log and, in the
+# foreground, a progress bar that follows that log (espnet_distill.bin.progress) until it ends;
+# Ctrl-C stops the trainer (and a background control) too. Returns the trainer's exit status.
+show_progress=true
+train() {
+    local desc=$1 dir=$2 pid rc=0 offset=0
+    shift 2
+    [ -f "${dir}/train.log" ] && offset=$(wc -c <"${dir}/train.log")
+    "$@" >>"${dir}/train.log" 2>&1 &
+    pid=$!
+    # shellcheck disable=SC2064
+    trap "kill -TERM ${pid} \${control_pid:-} 2>/dev/null; exit 130" INT TERM  # the control's job too
+    if [ "${show_progress}" = true ]; then
+        "${python}" -m espnet_distill.bin.progress --output-dir "${dir}" --pid "${pid}" --desc "${desc}" \
+            --log-offset "${offset}" || true
+    fi
+    wait "${pid}" || rc=$?
+    trap - INT TERM
+    return "${rc}"
+}
+
 # fine-tune one arm ("distilled" or "control") with one seed; writes ${expdir}/asr_<arm>_seed<seed>
 finetune() {
     local arm=$1 seed=$2 ckpt=$3 dir=${expdir}/asr_$1_seed$2
     is_done "finetune_${arm}_${seed}" && { log "fine-tune ${arm} seed ${seed}: done before, skipped"; return 0; }
-    mkdir -p "${dir}"
     log "fine-tune ${arm} seed ${seed}: ${dir}/train.log"
+    train_dir "${dir}"
     # shellcheck disable=SC2086
-    "${python}" -m espnet_distill.bin.asr_train --config "${asr_config}" --output_dir "${dir}" --seed "${seed}" \
+    train "fine-tune ${arm} ${seed}" "${dir}" "${python}" -m espnet_distill.bin.asr_train --config "${asr_config}" --output_dir "${dir}" --seed "${seed}" \
         --ngpu "${ngpu}" --token_type char --token_list "${dumpdir}/asr/tokens.txt" \
         --frontend_conf "student=${ckpt}" \
         --train_data_path_and_name_and_type "${datadir}/${labelled_set}/wav.scp,speech,sound" \
@@ -150,12 +181,13 @@ finetune() {
         --valid_data_path_and_name_and_type "${datadir}/${valid_set}/text,text,text" \
         --valid_shape_file "${dumpdir}/asr/${valid_set}/speech_shape" \
         --valid_shape_file "${dumpdir}/asr/${valid_set}/text_shape.char" \
-        ${asr_args} >"${dir}/train.log" 2>&1 || die "fine-tuning failed, see ${dir}/train.log"
+        --resume true ${asr_args} || die "fine-tuning failed, see ${dir}/train.log"
     mark_done "finetune_${arm}_${seed}"
 }
 
 control_all() {  # the from-scratch control: random student (same architecture and CMVN), all seeds
     local seed
+    show_progress=false  # runs in the background: its log is enough
     for seed in $(seed_list); do
         "${python}" -m espnet_distill.bin.init_student --student "${student}" --cmvn "${expdir}/cmvn.npz" \
             --seed "${seed}" --out "${expdir}/control/student_seed${seed}.pth"
@@ -201,9 +233,9 @@ if [ -z "${teacher}" ] && stage_on 4 && todo 4 teacher; then
         control_all >"${expdir}/control.log" 2>&1 &
         control_pid=$!
     fi
-    mkdir -p "${teacher_dir}"
+    train_dir "${teacher_dir}"
     # shellcheck disable=SC2086
-    "${python}" -m espnet_distill.bin.hubert_train --config "${teacher_config}" --output_dir "${teacher_dir}" \
+    train teacher "${teacher_dir}" "${python}" -m espnet_distill.bin.hubert_train --config "${teacher_config}" --output_dir "${teacher_dir}" \
         --ngpu "${ngpu}" --num_classes "${num_units}" --token_list "${expdir}/units/tokens.txt" \
         --train_data_path_and_name_and_type "${datadir}/${train_set}/wav.scp,speech,sound" \
         --train_data_path_and_name_and_type "${expdir}/units/${train_set}.km,text,text" \
@@ -211,22 +243,22 @@ if [ -z "${teacher}" ] && stage_on 4 && todo 4 teacher; then
         --valid_data_path_and_name_and_type "${datadir}/${valid_set}/wav.scp,speech,sound" \
         --valid_data_path_and_name_and_type "${expdir}/units/${valid_set}.km,text,text" \
         --valid_shape_file "${datadir}/${valid_set}/utt2num_samples" \
-        ${teacher_args} >"${teacher_dir}/train.log" 2>&1 || die "teacher pre-training failed, see ${teacher_dir}/train.log"
+        --resume true ${teacher_args} || die "teacher pre-training failed, see ${teacher_dir}/train.log"
     export OMP_NUM_THREADS=${threads}
     finish 4 teacher; mark_done teacher
 fi
 
 if stage_on 5 && todo 5 distill; then
     begin 5 "distillation of ${student} from ${teacher_path}: ${expdir}/distill/train.log"
-    mkdir -p "${expdir}/distill"
+    train_dir "${expdir}/distill"
     # shellcheck disable=SC2086
-    "${python}" -m espnet_distill.bin.distill_train --config "${distill_config}" --output_dir "${expdir}/distill" \
+    train distill "${expdir}/distill" "${python}" -m espnet_distill.bin.distill_train --config "${distill_config}" --output_dir "${expdir}/distill" \
         --ngpu "${ngpu}" --teacher "${teacher_path}" --student "${student}" --cmvn "${expdir}/cmvn.npz" \
         --train_data_path_and_name_and_type "${datadir}/${train_set}/wav.scp,speech,sound" \
         --train_shape_file "${datadir}/${train_set}/utt2num_samples" \
         --valid_data_path_and_name_and_type "${datadir}/${valid_set}/wav.scp,speech,sound" \
         --valid_shape_file "${datadir}/${valid_set}/utt2num_samples" \
-        ${distill_args} >"${expdir}/distill/train.log" 2>&1 || die "distillation failed, see ${expdir}/distill/train.log"
+        --resume true ${distill_args} || die "distillation failed, see ${expdir}/distill/train.log"
     finish 5 distill; mark_done distill
 fi
 
