@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List
 
 from espnet_distill.student import StudentConfig, get_preset
 from espnet_distill.student.config import FbankFrontendConfig, FrontendConfig, TeacherInitConfig
-from espnet_distill.student.presets import TINY_CONV_LAYERS
+from espnet_distill.student.presets import HUBERT_BASE, TINY_CONV_LAYERS, TINY_TEACHER
 from espnet_distill.teacher import BackboneConfig
 
 #: Our students, in table order.
@@ -131,8 +131,8 @@ def get_scale(name: str) -> Scale:
         return Scale(
             name="base",
             teacher=BackboneConfig(),
-            num_units=504,
-            codeword_dim=256,
+            num_units=HUBERT_BASE.num_units,
+            codeword_dim=HUBERT_BASE.codeword_dim,
             students={s: _preset(s) for s in STUDENTS},
             distilhubert=distilhubert_config(),
         )
@@ -142,15 +142,15 @@ def get_scale(name: str) -> Scale:
             name="tiny",
             teacher=BackboneConfig(
                 extractor_conv_layer_config=list(TINY_CONV_LAYERS),
-                encoder_embed_dim=256,
+                encoder_embed_dim=TINY_TEACHER.dim,
                 encoder_pos_conv_kernel=64,
                 encoder_pos_conv_groups=16,
-                encoder_num_layers=4,
+                encoder_num_layers=TINY_TEACHER.num_layers,
                 encoder_num_heads=4,
-                encoder_ff_interm_features=1024,
+                encoder_ff_interm_features=4 * TINY_TEACHER.dim,
             ),
-            num_units=100,
-            codeword_dim=128,
+            num_units=TINY_TEACHER.num_units,
+            codeword_dim=TINY_TEACHER.codeword_dim,
             students={
                 "sw_cnn": _preset("tiny_sw_cnn"),
                 "dt_cnn": _preset("tiny_cnn"),

@@ -101,7 +101,25 @@ def _optimizer(module: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=LR, betas=BETAS)
 
 
-class OursStep:
+class _Step:
+    """One timed training step: ``compute_loss``, ``backward``, ``update`` (each subclass's own)."""
+
+    def compute_loss(self, batch: Batch) -> Tensor:
+        raise NotImplementedError
+
+    def update(self) -> None:
+        raise NotImplementedError
+
+    def __call__(self, batch: Batch) -> Tensor:
+        """One full step (for s3prl: ``Runner.train``'s loop body, without accumulation); returns the
+        (detached) loss."""
+        loss = self.compute_loss(batch)
+        loss.backward()
+        self.update()
+        return loss.detach()
+
+
+class OursStep(_Step):
     """A training step of :class:`DistillModel` as ESPnet's Trainer runs it.
 
     Args:
@@ -138,15 +156,7 @@ class OursStep:
             self.optimizer.step()
         self.optimizer.zero_grad()
 
-    def __call__(self, batch: Batch) -> Tensor:
-        """One full step; returns the (detached) loss."""
-        loss = self.compute_loss(batch)
-        loss.backward()
-        self.update()
-        return loss.detach()
-
-
-class S3prlStep:
+class S3prlStep(_Step):
     """s3prl's DistilHuBERT pre-training step (see the module docstring for the sources).
 
     Args:
@@ -202,14 +212,6 @@ class S3prlStep:
         if not torch.isnan(grad_norm):
             self.optimizer.step()
         self.optimizer.zero_grad()
-
-    def __call__(self, batch: Batch) -> Tensor:
-        """One full step (``Runner.train``'s loop body, without accumulation); returns the loss."""
-        loss = self.compute_loss(batch)
-        loss.backward()
-        self.update()
-        return loss.detach()
-
 
 def init_distiller_from_teacher(distiller: nn.Module, teacher_model: nn.Module, num_layers: int) -> None:
     """Copy the CNN, projection, positional conv and first layers of s3prl's teacher model.
