@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import platform
 import sys
-from pathlib import Path
-from typing import Any, Dict
+
+from espnet_distill.common import package_versions, write_json  # noqa: F401  (re-exported)
 
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 
@@ -18,23 +16,3 @@ def setup_logging(verbose: int = 0) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
-def package_versions() -> Dict[str, str]:
-    """Versions of the packages a result depends on."""
-    from importlib import metadata
-
-    versions = {"python": platform.python_version()}
-    for dist in ("espnet-distill", "espnet", "espnet-s3prl", "torch", "torchaudio", "numpy"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = "not installed"
-    return versions
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(path)

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from espnet_distill.bin._common import package_versions, write_json
+from espnet_distill.common import package_versions, write_json
 from espnet_distill.report.collect import arm_results, distill_summary, teacher_summary, timing
 from espnet_distill.report.render import markdown, plots, verdict
 

@@ -180,7 +180,7 @@ def _check_data(args: argparse.Namespace) -> None:
 
 def _write_side_files(args: argparse.Namespace, student, teacher, config: DistillConfig) -> None:
     """What export needs without rebuilding the teacher: the student config and provenance."""
-    from espnet_distill.bin._common import package_versions
+    from espnet_distill.common import package_versions
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
