@@ -53,6 +53,9 @@ class CorpusSpec:
     labelled_minutes: float = 5.0
     split_fractions: Sequence[float] = (0.8, 0.1, 0.1)
     voices: Sequence[str] = field(default_factory=lambda: [v.speaker for v in ALL_VOICES])
+    #: A Kaldi ``text`` file (``utt-id SENTENCE``) whose sentences are never synthesised, e.g.
+    #: another corpus's planned texts, so that two corpora share no sentence.
+    exclude_text: Optional[str] = None
 
     def __post_init__(self) -> None:
         if (self.num_utts is None) == (self.hours is None):
@@ -73,6 +76,10 @@ class CorpusSpec:
             raise ValueError(f"unknown voices {unknown}; choose from {sorted(known)}")
         self.voices = list(self.voices)
         self.split_fractions = list(self.split_fractions)
+        if self.exclude_text is not None:
+            if not Path(self.exclude_text).is_file():
+                raise ValueError(f"exclude_text: no such file {self.exclude_text}")
+            self.exclude_text = str(Path(self.exclude_text).resolve())
 
 
 @dataclass
@@ -100,7 +107,8 @@ def make_corpus(out: Path, spec: CorpusSpec, *, jobs: Optional[int] = None, prog
         raise FileExistsError(f"{out} holds another corpus (corpus.json differs); choose a new --out")
     voices = [v for v in ALL_VOICES if v.speaker in spec.voices]
     check_tools(voices)
-    utts = _synthesise_all(out, spec, voices, jobs or os.cpu_count() or 1, progress)
+    excluded = _excluded_texts(spec)
+    utts = _synthesise_all(out, spec, voices, jobs or os.cpu_count() or 1, progress, excluded)
     splits = _split(utts, spec)
     for name, members in splits.items():
         _write_kaldi_dir(out / name, members)
@@ -113,6 +121,7 @@ def make_corpus(out: Path, spec: CorpusSpec, *, jobs: Optional[int] = None, prog
         "splits": {name: _stats(m) for name, m in {**splits, "train_labelled": labelled}.items()},
         "voices": [asdict(v) for v in voices],
         "tools": _tool_versions(voices),
+        "excluded_sentences": len(excluded),
     }
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     _LG.info("corpus written to %s: %s", out, {k: v["num_utts"] for k, v in summary["splits"].items()})
@@ -121,7 +130,37 @@ def make_corpus(out: Path, spec: CorpusSpec, *, jobs: Optional[int] = None, prog
 
 def _spec_dict(spec: CorpusSpec) -> Dict:
     d = asdict(spec)
+    if d["exclude_text"] is None:  # corpora written before the option existed keep matching
+        del d["exclude_text"]
     return json.loads(json.dumps(d))  # tuples -> lists, as read back from JSON
+
+
+def planned_texts(spec: CorpusSpec) -> List[tuple]:
+    """``(utt_id, text)`` of every utterance ``make_corpus(spec)`` would synthesise, without audio.
+
+    Only for ``num_utts`` specs: with ``hours`` the plan depends on the durations synthesised.
+    """
+    if spec.num_utts is None:
+        raise ValueError("planned_texts needs a spec with num_utts (an hours spec depends on the audio)")
+    voices = [v for v in ALL_VOICES if v.speaker in spec.voices]
+    rng, seen = random.Random(spec.seed), set(_excluded_texts(spec))
+    rows = []
+    for index in range(spec.num_utts):
+        text, voice, _, _ = _plan(index, rng, voices, seen)
+        rows.append((f"{voice.speaker}-{index:06d}", text))
+    return rows
+
+
+def _excluded_texts(spec: CorpusSpec) -> set:
+    if spec.exclude_text is None:
+        return set()
+    texts = set()
+    for n, line in enumerate(Path(spec.exclude_text).read_text().splitlines(), 1):
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(f"{spec.exclude_text}:{n}: expected 'utt-id SENTENCE', found {line!r}")
+        texts.add(" ".join(parts[1].split()))
+    return texts
 
 
 def _plan(index: int, rng: random.Random, voices: List[Voice], seen: set) -> tuple:
@@ -136,9 +175,10 @@ def _plan(index: int, rng: random.Random, voices: List[Voice], seen: set) -> tup
     return text, voice, rng.uniform(-0.08, 0.12), rng.uniform(-0.1, 0.1)
 
 
-def _synthesise_all(out: Path, spec: CorpusSpec, voices: List[Voice], jobs: int, progress: bool) -> List[Utterance]:
+def _synthesise_all(out: Path, spec: CorpusSpec, voices: List[Voice], jobs: int, progress: bool,
+                    excluded: set) -> List[Utterance]:
     rng = random.Random(spec.seed)
-    seen: set = set()
+    seen: set = set(excluded)
     utts: List[Utterance] = []
     target_s = spec.hours * 3600 if spec.hours is not None else None
     total_s = 0.0
