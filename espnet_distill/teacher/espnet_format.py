@@ -71,23 +71,23 @@ _TORCHAUDIO_PREFIX = "encoder.hubert_pretrain_model."
 _FAIRSEQ_PREFIX = "encoder.encoder."
 _IGNORED = re.compile(r"encoder\.(global_step|hubert_pretrain_model\.mask_generator\..*|encoder\.mask_emb)\Z")
 _ENCODERS = ("torchaudio_hubert", "hubert_pretrain")
-_PREFERRED = ("valid.loss.ave.pth", "valid.acc.ave.pth", "valid.loss.best.pth", "valid.acc.best.pth", "latest.pth")
+_PREFERRED = ("model.pth", "valid.loss.ave.pth", "valid.acc.ave.pth", "valid.loss.best.pth", "valid.acc.best.pth", "latest.pth")
 
 
 def find_model_file(directory: Path) -> Path:
     """The model file of an experiment directory, by ESPnet's conventions.
 
-    Order: ``valid.loss.ave.pth``, ``valid.acc.ave.pth``, other ``*ave*.pth``,
+    Order: ``model.pth`` (a release), ``valid.loss.ave.pth``, ``valid.acc.ave.pth``, other ``*ave*.pth``,
     ``valid.{loss,acc}.best.pth``, ``latest.pth``, the highest ``NNepoch.pth``, ``checkpoint.pth``.
     """
     directory = Path(directory)
-    for name in _PREFERRED[:2]:
+    for name in _PREFERRED[:3]:
         if (directory / name).is_file():
             return directory / name
     averaged = sorted(directory.glob("*ave*.pth"))
     if averaged:
         return averaged[0]
-    for name in _PREFERRED[2:]:
+    for name in _PREFERRED[3:]:
         if (directory / name).is_file():
             return directory / name
     epochs = sorted(directory.glob("*epoch.pth"), key=lambda p: int(re.sub(r"\D", "", p.name) or 0))

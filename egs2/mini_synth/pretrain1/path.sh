@@ -1,0 +1,1 @@
+../distill1/path.sh
