@@ -88,6 +88,8 @@ def main(argv=None) -> int:
     parser.add_argument("source", help="teacher checkpoint file or directory, or a known name")
     parser.add_argument("--format", default=None, help="force the format (fairseq, s3prl, hf, espnet, torchaudio)")
     parser.add_argument("--download-dir", default=None, help="where known names are downloaded / looked up")
+    parser.add_argument("--trust_checkpoint", "--trust-checkpoint", action="store_true",
+                        help="unpickle with weights_only=False, for a file you trust that holds other objects")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a report")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (stderr)")
     args = parser.parse_args(argv)
@@ -97,7 +99,8 @@ def main(argv=None) -> int:
     from espnet_distill.teacher import load_teacher
 
     try:
-        teacher = load_teacher(args.source, format=args.format, download_dir=args.download_dir)
+        teacher = load_teacher(args.source, format=args.format, download_dir=args.download_dir,
+                               trust_checkpoint=args.trust_checkpoint)
     except (ValueError, OSError) as err:
         logging.getLogger(__name__).error("%s", err)
         return 2

@@ -1,23 +1,40 @@
 """Reading checkpoint files safely: ``torch.load(weights_only=True)`` plus an explicit allow-list.
 
 Nothing here runs pickled code. Files written by ``torch.save`` are read with
-``weights_only=True``; the only non-tensor classes accepted are ``argparse.Namespace``
-(fairseq's older ``args``) and stand-ins for fairseq classes that HuBERT checkpoints
-pickle (``fairseq.data.dictionary.Dictionary`` in ``task_state``), which are rebuilt as
-plain attribute holders (:class:`FairseqDictionary`) without importing fairseq. Any
-other class is refused with an error naming it.
+``weights_only=True``; the only non-tensor globals accepted are the ones fairseq's trainer
+pickles into released HuBERT checkpoints (``hubert_base_ls960.pt`` and its kin):
+
+- ``argparse.Namespace`` (older checkpoints' ``args``);
+- ``fairseq.data.dictionary.Dictionary`` (``task_state``), rebuilt as the plain attribute
+  holder :class:`FairseqDictionary` without importing fairseq;
+- omegaconf containers (``cfg`` saved as a ``DictConfig``): ``DictConfig``, ``ListConfig``,
+  their value nodes and metadata, ``typing.Any``, ``collections.defaultdict`` and the builtin
+  types their metadata names, rebuilt as stand-ins and turned into plain dicts and lists
+  (``${a.b}`` interpolations resolved) without importing omegaconf;
+- numpy arrays, dtypes and scalars (training statistics in ``extra_state``).
+
+Any other global is refused with an error naming it and the option that loads a file the
+user trusts with ``weights_only=False`` (:func:`trusted_checkpoints`, ``load_teacher(...,
+trust_checkpoint=True)``, ``teacher_conf: {trust_checkpoint: true}``).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
+import contextvars
 import json
 import logging
 import pickle
+import re
+import types
+import typing
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -42,9 +59,70 @@ class FairseqDictionary:
         return f"FairseqDictionary({len(self)} symbols)"
 
 
+class _OmegaStandIn:
+    """Base of the omegaconf stand-ins: the pickled ``__dict__`` is kept as is (``_content``,
+    ``_val``, ``_metadata``, ``_parent`` ...) and read by :func:`plain_data`."""
+
+
+class _DictConfig(_OmegaStandIn):
+    pass
+
+
+class _ListConfig(_OmegaStandIn):
+    pass
+
+
+class _ValueNode(_OmegaStandIn):
+    pass
+
+
+class _Metadata(_OmegaStandIn):
+    pass
+
+
+_OMEGA_NODES = ("AnyNode", "StringNode", "IntegerNode", "FloatNode", "BooleanNode", "BytesNode", "PathNode")
 #: ``(stand-in class, pickled global name)`` pairs accepted by :func:`read_torch_file`.
 FAIRSEQ_ALLOWED_GLOBALS = [(FairseqDictionary, "fairseq.data.dictionary.Dictionary")]
-ALLOWED_GLOBALS = [argparse.Namespace, *FAIRSEQ_ALLOWED_GLOBALS]
+OMEGACONF_ALLOWED_GLOBALS = [
+    (_DictConfig, "omegaconf.dictconfig.DictConfig"),
+    (_ListConfig, "omegaconf.listconfig.ListConfig"),
+    (_Metadata, "omegaconf.base.ContainerMetadata"),
+    (_Metadata, "omegaconf.base.Metadata"),
+    *[(_ValueNode, f"omegaconf.nodes.{name}") for name in _OMEGA_NODES],
+    (typing.Any, "typing.Any"),
+    (collections.defaultdict, "collections.defaultdict"),
+    *[(t, f"builtins.{t.__name__}") for t in (dict, list, tuple, int, float, str, bool, bytes, object)],
+]
+_np_multiarray = getattr(np, "_core", np.core).multiarray
+NUMPY_ALLOWED_GLOBALS = [
+    (np.ndarray, "numpy.ndarray"),
+    (np.dtype, "numpy.dtype"),
+    *[(_np_multiarray._reconstruct, f"{m}.multiarray._reconstruct") for m in ("numpy.core", "numpy._core")],
+    *[(_np_multiarray.scalar, f"{m}.multiarray.scalar") for m in ("numpy.core", "numpy._core")],
+    # the dtype's own class must be allowed too: unpickling restores its state (byte order ...)
+    *[(type(np.dtype(t)), f"numpy.dtypes.{type(np.dtype(t)).__name__}")
+      for t in ("?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")],
+]
+ALLOWED_GLOBALS = [argparse.Namespace, *FAIRSEQ_ALLOWED_GLOBALS, *OMEGACONF_ALLOWED_GLOBALS, *NUMPY_ALLOWED_GLOBALS]
+_ALLOWED_NAMES = {"argparse.Namespace"} | {name for _, name in ALLOWED_GLOBALS[1:]}
+_STAND_INS = {name: cls for cls, name in ALLOWED_GLOBALS[1:]
+              if isinstance(cls, type) and issubclass(cls, (FairseqDictionary, _OmegaStandIn))}
+
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("espnet_distill_trusted_checkpoints", default=False)
+TRUST_HINT = ("if you trust the file, load it with weights_only=False: load_teacher(..., trust_checkpoint=True), "
+              "distill_train --teacher_conf trust_checkpoint=true, or inspect_teacher --trust_checkpoint")
+
+
+@contextlib.contextmanager
+def trusted_checkpoints(trusted: bool = True) -> Iterator[None]:
+    """Within this block :func:`read_torch_file` unpickles with ``weights_only=False`` (after a
+    warning): only for files the user trusts, which may run code when they are read."""
+    token = _TRUSTED.set(trusted)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTO = b"\x80"
@@ -78,17 +156,19 @@ def _not_a_checkpoint(path: Path, why: str) -> TeacherFormatError:
 
 
 def read_torch_file(path: Path) -> Any:
-    """``torch.load`` on CPU with ``weights_only=True`` and the fairseq stand-ins.
+    """``torch.load`` on CPU with ``weights_only=True`` and the allow-list above.
 
     Args:
         path: a file written by ``torch.save``.
 
     Returns:
-        The unpickled object (dicts, lists, tensors, :class:`FairseqDictionary`, Namespace).
+        The unpickled object as plain data: dicts, lists, tensors, numpy values,
+        :class:`FairseqDictionary`, ``argparse.Namespace`` (omegaconf containers become dicts
+        and lists, see :func:`plain_data`).
 
     Raises:
-        TeacherFormatError: not a torch file, or it pickles classes outside the allow-list
-            (named in the message).
+        TeacherFormatError: not a torch file, or it pickles globals outside the allow-list
+            (named in the message, with the option that loads a trusted file).
     """
     path = Path(path)
     if not path.is_file():
@@ -96,29 +176,101 @@ def read_torch_file(path: Path) -> Any:
     kind = file_kind(path)
     if kind not in ("torch-zip", "torch-legacy"):
         raise _not_a_checkpoint(path, f"looks like {kind}")
+    if _TRUSTED.get():
+        return plain_data(_load_trusted(path))
     try:
         with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         refused = _refused_globals(path)
         if refused:
             raise TeacherFormatError(
-                f"{path} pickles classes that are not allow-listed for weights_only loading: {refused}; "
-                f"accepted non-tensor classes are argparse.Namespace and "
-                f"{[name for _, name in FAIRSEQ_ALLOWED_GLOBALS]} (loaded as plain stand-ins)"
+                f"{path} pickles globals that are not allow-listed for weights_only loading: {refused}; "
+                f"accepted are the tensors, numpy values, omegaconf containers, argparse.Namespace and "
+                f"fairseq Dictionary that fairseq checkpoints hold; {TRUST_HINT}"
             ) from e
         raise _not_a_checkpoint(path, f"unpickling failed: {e}") from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
         raise _not_a_checkpoint(path, f"torch.load failed: {str(e).splitlines()[0]}") from e
+    return plain_data(obj)
+
+
+class _TrustedUnpickler(pickle.Unpickler):
+    """Full unpickling, except that fairseq and omegaconf classes become the same stand-ins
+    (neither package is needed to read a trusted fairseq checkpoint)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return _STAND_INS.get(f"{module}.{name}") or super().find_class(module, name)
+
+
+_TRUSTED_PICKLE = types.ModuleType("espnet_distill_trusted_pickle")
+_TRUSTED_PICKLE.Unpickler = _TrustedUnpickler
+_TRUSTED_PICKLE.load = lambda f, **kwargs: _TrustedUnpickler(f, **kwargs).load()
+
+
+def _load_trusted(path: Path) -> Any:
+    _LG.warning("%s: reading with weights_only=False because it is trusted: unpickling can run code", path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_TRUSTED_PICKLE)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
+            AttributeError, ImportError) as e:
+        raise _not_a_checkpoint(path, f"torch.load (trusted) failed: {str(e).splitlines()[0]}") from e
+
+
+_INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
+
+
+def plain_data(obj: Any) -> Any:
+    """Replace omegaconf stand-ins by plain dicts, lists and values; whole-value ``${a.b}``
+    interpolations are resolved against the outermost config they occur in (fairseq writes
+    ``label_rate: ${task.label_rate}`` inside ``cfg.model``)."""
+    return _convert(obj, inside_config=False)
+
+
+def _convert(obj: Any, inside_config: bool) -> Any:
+    if isinstance(obj, (_DictConfig, _ListConfig)):
+        content = obj.__dict__.get("_content")
+        if isinstance(content, dict):
+            out: Any = {k: _convert(v, True) for k, v in content.items()}
+        elif isinstance(content, list):
+            out = [_convert(v, True) for v in content]
+        else:
+            return content  # None, "???" (missing) or an interpolation string
+        return out if inside_config else _resolve(out, out)
+    if isinstance(obj, _ValueNode):
+        return _convert(obj.__dict__.get("_val"), inside_config)
+    if isinstance(obj, dict):
+        converted = {k: _convert(v, inside_config) for k, v in obj.items()}
+        return type(obj)(converted) if type(obj) in (dict, collections.OrderedDict) else converted
+    if isinstance(obj, list):
+        return [_convert(v, inside_config) for v in obj]
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return tuple(_convert(v, inside_config) for v in obj)
+    return obj
+
+
+def _resolve(obj: Any, root: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _resolve(v, root) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_resolve(v, root) for v in obj]
+    m = _INTERPOLATION.fullmatch(obj) if isinstance(obj, str) else None
+    if m is None:
+        return obj
+    value: Any = root
+    for part in m.group(1).split("."):
+        if not isinstance(value, dict) or part not in value:
+            return obj  # not resolvable here: kept as written
+        value = value[part]
+    return value
 
 
 def _refused_globals(path: Path) -> List[str]:
-    allowed = {"argparse.Namespace"} | {name for _, name in FAIRSEQ_ALLOWED_GLOBALS}
     try:
         found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception:  # noqa: BLE001 - only used to improve the message
         return []
-    return [g for g in found if g not in allowed]
+    return sorted(g for g in found if g not in _ALLOWED_NAMES)
 
 
 def read_safetensors(path: Path) -> Dict[str, Tensor]:

@@ -26,7 +26,7 @@ import torch
 
 from espnet_distill.teacher import hub
 from espnet_distill.teacher.base import Teacher
-from espnet_distill.teacher.checkpoint_io import file_kind, is_tensor_mapping, read_torch_file
+from espnet_distill.teacher.checkpoint_io import file_kind, is_tensor_mapping, read_torch_file, trusted_checkpoints
 from espnet_distill.teacher.config import TeacherFormatError
 from espnet_distill.teacher.espnet_format import load_espnet, looks_like_espnet_dir, looks_like_espnet_state
 from espnet_distill.teacher.fairseq import load_fairseq, looks_like_fairseq
@@ -62,6 +62,7 @@ def load_teacher(
     normalize_waveform: Optional[bool] = None,
     config: Union[Mapping[str, Any], str, Path, None] = None,
     download_dir: Union[str, Path, None] = None,
+    trust_checkpoint: bool = False,
 ) -> Teacher:
     """Load a frozen teacher from a checkpoint file, a directory or a known name.
 
@@ -71,14 +72,18 @@ def load_teacher(
             :mod:`espnet_distill.teacher.hub`).
         format: one of :data:`FORMATS` (or ``huggingface``); ``None`` detects it.
         device: where to put the teacher (default: CPU).
-        autocast_dtype: ``bf16``/``fp16`` (or a ``torch.dtype``) to run the teacher
-            under autocast on GPU; ignored on CPU.
+        autocast_dtype: ``bf16``/``fp16`` (or a ``torch.dtype``) to run the teacher under
+            autocast; ``None`` (default) runs it in fp32, also inside a caller's autocast
+            (the Trainer's ``--use_amp``), as the authors' code does.
         need_units: require HuBERT's unit head (for the discriminative loss).
         normalize_waveform: override the format's waveform normalisation setting.
         config: torchaudio raw state dicts: :class:`~espnet_distill.teacher.config.BackboneConfig`
             fields overriding the inferred architecture (a mapping, or a YAML / JSON file of one);
             ESPnet model files: the path of their ``config.yaml``.
         download_dir: where known names are downloaded / looked up.
+        trust_checkpoint: read torch files with ``weights_only=False`` (after a warning), for a
+            file you trust that pickles globals outside the allow-list of
+            :mod:`espnet_distill.teacher.checkpoint_io`. Unpickling such a file can run code.
 
     Returns:
         The :class:`Teacher`: ``teacher(wavs (B, T), wav_lengths (B,))`` gives
@@ -92,7 +97,8 @@ def load_teacher(
             without a unit head.
     """
     fmt = _canonical_format(format)
-    teacher = _load(source, fmt, normalize_waveform=normalize_waveform, config=config, download_dir=download_dir)
+    with trusted_checkpoints(bool(trust_checkpoint)):
+        teacher = _load(source, fmt, normalize_waveform=normalize_waveform, config=config, download_dir=download_dir)
     if need_units and not teacher.has_unit_head:
         try:
             teacher._require_units()

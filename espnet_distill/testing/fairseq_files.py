@@ -209,7 +209,10 @@ def save_fairseq_checkpoint(
         config: its architecture.
         path: the ``.pt`` file.
         normalize: ``task.normalize`` (True for HuBERT Large).
-        style: ``cfg`` (a config dict, fairseq >= 0.10) or ``args`` (an argparse Namespace).
+        style: ``cfg`` (a config dict, as fairseq >= 0.12 writes), ``args`` (an argparse
+            Namespace, older fairseq) or ``released`` (as the released ``hubert_base_ls960.pt``
+            family: ``cfg`` an omegaconf ``DictConfig`` with ``${task.label_rate}``
+            interpolations, numpy values in the optimizer history and training statistics).
         logit_temp: ``model.logit_temp``.
     """
     head = getattr(model, "logit_generator", None)
@@ -247,11 +250,28 @@ def save_fairseq_checkpoint(
                 "task": task_cfg,
                 "criterion": {"_name": "hubert", "pred_masked_weight": 1.0},
             }
+        elif style == "released":
+            import numpy as np
+            from omegaconf import OmegaConf
+
+            model_cfg = {**model_cfg, "label_rate": "${task.label_rate}"}
+            ckpt["args"] = None
+            ckpt["cfg"] = OmegaConf.create({
+                "_name": None,
+                "common": {"seed": 1337, "fp16": True},
+                "model": model_cfg,
+                "task": task_cfg,
+                "criterion": {"_name": "hubert", "pred_masked_weight": 1.0, "loss_weights": [10.0]},
+            })
+            ckpt["optimizer_history"][0]["lr_scheduler_state"]["best"] = np.float64(3.25)
+            ckpt["extra_state"]["metrics"] = {"train": [("loss", 0, "AverageMeter",
+                                                         {"val": np.float64(3.1), "count": np.int64(4096),
+                                                          "history": np.arange(4, dtype=np.float32)})]}
         elif style == "args":
             flat = {k: v for k, v in {**task_cfg, **model_cfg}.items() if k != "_name"}
             ckpt["args"] = argparse.Namespace(arch="hubert", task="hubert_pretraining", **flat)
         else:
-            raise ValueError(f"style must be 'cfg' or 'args', found {style!r}")
+            raise ValueError(f"style must be 'cfg', 'args' or 'released', found {style!r}")
         torch.save(ckpt, path)
     return path
 

@@ -236,3 +236,37 @@ def test_conv_feature_layers_parser():
         parse_conv_layers("__import__('os').system('true')")
     with pytest.raises(TeacherFormatError, match="may be repeated"):
         parse_conv_layers("[(512,3,2)] * 1000000000")
+
+
+def test_released_checkpoint_layout_loads_without_fairseq_or_omegaconf(tmp_path, base_model):
+    """As released: cfg pickled as an omegaconf DictConfig (with an interpolation), numpy values."""
+    config, model = base_model
+    path = save_fairseq_checkpoint(model, config, tmp_path / "released.pt", style="released")
+    found = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    assert {"omegaconf.dictconfig.DictConfig", "omegaconf.nodes.AnyNode", "numpy.dtype"} <= found
+    ckpt = read_torch_file(path)
+    assert ckpt["cfg"]["model"]["label_rate"] == 50.0  # ${task.label_rate} resolved
+    assert ckpt["cfg"]["criterion"]["loss_weights"] == [10.0]
+    assert float(ckpt["optimizer_history"][0]["lr_scheduler_state"]["best"]) == 3.25
+    reference = load_teacher(save_fairseq_checkpoint(model, config, tmp_path / "plain.pt", style="cfg"))
+    teacher = load_teacher(path)
+    wav = noise_wavs([8000])[0][None]
+    for a, b in zip(teacher(wav).hidden_states, reference(wav).hidden_states):
+        assert torch.equal(a, b)
+
+
+class _NotAllowed:
+    pass
+
+
+def test_other_globals_are_refused_by_name_and_load_when_trusted(tmp_path, base_model, caplog):
+    config, model = base_model
+    path = save_fairseq_checkpoint(model, config, tmp_path / "other.pt", style="cfg")
+    edit_fairseq_checkpoint(path, lambda ckpt: ckpt["extra_state"].update(note=_NotAllowed()))
+    with pytest.raises(TeacherFormatError) as err:
+        load_teacher(path)
+    message = str(err.value)
+    assert f"{__name__}._NotAllowed" in message and "trust_checkpoint=True" in message
+    teacher = load_teacher(path, trust_checkpoint=True)
+    assert teacher.num_units == 24
+    assert "weights_only=False because it is trusted" in caplog.text
