@@ -224,9 +224,12 @@ class Teacher(nn.Module):
             return self._forward(wavs, wav_lengths.to(wavs.device), need_units)
 
     def _autocast(self, device: torch.device):
-        if self.autocast_dtype is None or device.type != "cuda":
+        """fp32 unless ``autocast_dtype`` is set, whatever autocast the caller runs under."""
+        if device.type not in ("cuda", "cpu"):
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=self.autocast_dtype)
+        if self.autocast_dtype is None:
+            return torch.autocast(device.type, enabled=False)
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
 
     def _forward(self, wavs: Tensor, wav_lengths: Tensor, need_units: bool) -> TeacherOutput:
         if self.normalize_waveform:
