@@ -39,6 +39,7 @@ setup(
         "safetensors",
         "transformers",
         "tensorboardX",  # s3prl's legacy SUPERB runner imports it
+        "tensorboard",  # ESPnet's Trainer logs to it unless a config says use_tensorboard: false
     ],
     extras_require={
         "test": ["pytest", "hypothesis", "matplotlib"],

@@ -102,6 +102,7 @@ class DistillTask(AbsTask):
         """ESPnet's ``AbsTask.main`` after checking the audio up front (see ``check_data``)."""
         if args is None:
             args = cls.get_parser().parse_args(cmd)
+        _default_fold_length(args)
         if not args.print_config and not args.dry_run and not args.collect_stats and args.check_data:
             _check_data(args)
         return super().main(args=args)
@@ -126,6 +127,16 @@ class DistillTask(AbsTask):
                  teacher.source, teacher.source_format, teacher.num_layers, teacher.num_units,
                  student.config.name, student.count_parameters() / 1e6)
         return model
+
+
+def _default_fold_length(args: argparse.Namespace) -> None:
+    """ESPnet's default ``batch_type: folded`` needs one ``--fold_length`` per shape file; a
+    distillation batch never holds more than ``max_samples`` per utterance (the crop), so that
+    is the length at which folding starts unless the user gave one."""
+    if args.batch_type == "folded" and not args.fold_length:
+        n = max(len(args.train_shape_file or []), len(args.valid_shape_file or []), 1)
+        args.fold_length = [args.max_samples] * n
+        _LG.info("batch_type folded: --fold_length %s (the crop length, max_samples)", args.fold_length)
 
 
 def _student_spec(student: str, overrides: Optional[Dict]) -> Dict:

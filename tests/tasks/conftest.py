@@ -33,7 +33,7 @@ def corpus_cmvn(synth_corpus, tmp_path_factory) -> Path:
 def distill_args(corpus: Path, teacher: Path, out: Path, *extra: str) -> List[str]:
     """A distill_train command line over the synthetic corpus (shape files = utt2num_samples)."""
     args = ["--teacher", str(teacher), "--output_dir", str(out), "--ngpu", "0", "--seed", "0",
-            "--num_workers", "0", "--use_tensorboard", "false", "--use_matplotlib", "false"]
+            "--num_workers", "0"]
     for split, role in (("train", "train"), ("dev", "valid")):
         args += [f"--{role}_data_path_and_name_and_type", f"{corpus / split}/wav.scp,speech,sound",
                  f"--{role}_shape_file", str(corpus / split / "utt2num_samples")]
