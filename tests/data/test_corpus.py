@@ -52,7 +52,9 @@ def test_corpus_dirs_are_valid_and_disjoint(synth_corpus):
 
 def test_librispeech_layout(synth_corpus):
     root = synth_corpus / "LibriSpeech"
-    for split, n in (("train-clean-100", 128), ("dev-clean", 16), ("test-clean", 16)):
+    # LibriSpeech's seven parts: train (128) dealt into three, dev (16) and test (16) into two each
+    for split, n in (("train-clean-100", 43), ("train-clean-360", 43), ("train-other-500", 42),
+                     ("dev-clean", 8), ("dev-other", 8), ("test-clean", 8), ("test-other", 8)):
         flacs = sorted((root / split).glob("*/*/*.flac"))
         assert len(flacs) == n
         trans = {}

@@ -5,8 +5,10 @@ Layout written under ``out``::
     wav/<speaker>/<utt>.wav          16 kHz mono PCM (speaker = voice)
     train/ dev/ test/                Kaldi dirs: wav.scp text utt2spk spk2utt utt2num_samples
     train_labelled/                  a subset of train of about ``labelled_minutes``
-    LibriSpeech/{train-clean-100,dev-clean,test-clean}/<spk>/<chapter>/<spk>-<chapter>-<n>.flac
-                                     + <spk>-<chapter>.trans.txt   (``layout="librispeech"``)
+    LibriSpeech/<part>/<spk>/<chapter>/<spk>-<chapter>-<n>.flac + <spk>-<chapter>.trans.txt
+                                     (``layout="librispeech"``): LibriSpeech's seven parts, train
+                                     dealt into train-clean-100/-360/train-other-500, dev into
+                                     dev-clean/-other, test into test-clean/-other
     corpus.json                      what was asked, what was made, tool versions
 
 The k-th utterance (text, voice, rate, pitch) depends only on the seed and k, so a
@@ -36,7 +38,12 @@ from espnet_distill.data.kaldi_dir import write_kaldi_file
 _LG = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-LIBRISPEECH_SPLITS = {"train": "train-clean-100", "dev": "dev-clean", "test": "test-clean"}
+#: The LibriSpeech parts each split is dealt into (utterance k of a split goes to part k mod n).
+LIBRISPEECH_SPLITS = {
+    "train": ("train-clean-100", "train-clean-360", "train-other-500"),
+    "dev": ("dev-clean", "dev-other"),
+    "test": ("test-clean", "test-other"),
+}
 #: Mean utterance duration in seconds, used only to plan batches for ``hours``.
 _MEAN_DURATION = 2.4
 _MAX_UTTS = 200_000
@@ -253,32 +260,39 @@ def _write_kaldi_dir(d: Path, utts: List[Utterance]) -> None:
 
 
 def write_librispeech_layout(root: Path, splits: Dict[str, List[Utterance]], voices: List[Voice], progress: bool) -> None:
-    """Mirror the splits as LibriSpeech trees (FLAC + ``*.trans.txt``), as s3prl's SUPERB ASR expects.
+    """Mirror the splits as LibriSpeech's seven parts (FLAC + ``*.trans.txt``), as LibriSpeech
+    recipes and s3prl's SUPERB ASR expect.
 
-    Speaker ``i`` of ``voices`` becomes LibriSpeech speaker ``100 + i``; each split is one
-    chapter per speaker (train 1, dev 2, test 3). ``SPEAKERS.TXT`` lists them (s3prl's
-    LibriSpeech reader parses it for the speakers' sex).
+    Utterance k of a split (in id order) goes to part ``k mod n`` of its
+    :data:`LIBRISPEECH_SPLITS` entry. Speaker ``i`` of ``voices`` becomes LibriSpeech speaker
+    ``100 + i``; each part is one chapter per speaker (chapter = 1 + the part's position in the
+    list of all seven). ``SPEAKERS.TXT`` lists them (s3prl's LibriSpeech reader parses it for sex).
     """
     numeric = {v.speaker: 100 + i for i, v in enumerate(voices)}
     root.mkdir(parents=True, exist_ok=True)
-    lines = [f"{numeric[v.speaker]:<4} | {v.sex} | {LIBRISPEECH_SPLITS['train']:<16} | 0.00 | {v.speaker} ({v.engine} {v.name})\n"
+    first = LIBRISPEECH_SPLITS["train"][0]
+    lines = [f"{numeric[v.speaker]:<4} | {v.sex} | {first:<16} | 0.00 | {v.speaker} ({v.engine} {v.name})\n"
              for v in voices]
     (root / "SPEAKERS.TXT").write_text(";ID  |SEX| SUBSET           |MINUTES| NAME\n" + "".join(lines))
-    for chapter, (split, utts) in enumerate(splits.items(), 1):
-        by_spk: Dict[str, List[Utterance]] = {}
-        for u in utts:
-            by_spk.setdefault(u.speaker, []).append(u)
-        for spk, members in tqdm(sorted(by_spk.items()), desc=f"LibriSpeech {split}", disable=not progress):
-            sid = numeric[spk]
-            d = root / LIBRISPEECH_SPLITS[split] / str(sid) / str(chapter)
-            d.mkdir(parents=True, exist_ok=True)
-            lines = []
-            for n, u in enumerate(members):
-                name = f"{sid}-{chapter}-{n:04d}"
-                data, rate = sf.read(str(u.path), dtype="int16")
-                sf.write(str(d / f"{name}.flac"), data, rate, subtype="PCM_16")
-                lines.append(f"{name} {u.text}\n")
-            (d / f"{sid}-{chapter}.trans.txt").write_text("".join(lines))
+    parts = [p for split in SPLITS for p in LIBRISPEECH_SPLITS[split]]
+    for split, utts in splits.items():
+        names = LIBRISPEECH_SPLITS[split]
+        for k, part in enumerate(names):
+            chapter = parts.index(part) + 1
+            by_spk: Dict[str, List[Utterance]] = {}
+            for u in utts[k::len(names)]:
+                by_spk.setdefault(u.speaker, []).append(u)
+            for spk, members in tqdm(sorted(by_spk.items()), desc=f"LibriSpeech {part}", disable=not progress):
+                sid = numeric[spk]
+                d = root / part / str(sid) / str(chapter)
+                d.mkdir(parents=True, exist_ok=True)
+                lines = []
+                for n, u in enumerate(members):
+                    name = f"{sid}-{chapter}-{n:04d}"
+                    data, rate = sf.read(str(u.path), dtype="int16")
+                    sf.write(str(d / f"{name}.flac"), data, rate, subtype="PCM_16")
+                    lines.append(f"{name} {u.text}\n")
+                (d / f"{sid}-{chapter}.trans.txt").write_text("".join(lines))
 
 
 def _stats(utts: List[Utterance]) -> Dict:
