@@ -2,8 +2,9 @@
 
 Usage:
     python -m espnet_distill.bin.compute_cmvn --data-dir data/train --out exp/cmvn.npz
+    python -m espnet_distill.bin.compute_cmvn --data-dir data/train_960 --max-utts 5000 --jobs 8 --out exp/cmvn.npz
 
-Reads every utterance of ``wav.scp`` (16 kHz mono), computes the student's own
+Reads the utterances of ``wav.scp`` (16 kHz mono; all, or a seeded random subset), computes the student's own
 80-dim Kaldi fbank (25 ms / 10 ms, waveform x 2^15) and writes per-bin ``mean`` and
 ``std`` plus the frame ``count`` to an ``.npz``. Give it to a student with
 ``build_student(..., cmvn="exp/cmvn.npz")`` or ``frontend.fbank.cmvn_path``.
@@ -27,7 +28,10 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True, help="Kaldi-style data dir with wav.scp")
     parser.add_argument("--out", type=Path, required=True, help="output .npz")
     parser.add_argument("--num-mel-bins", type=int, default=80, help="fbank size (default: 80)")
-    parser.add_argument("--max-utts", type=int, default=None, help="use only the first N utterances")
+    parser.add_argument("--max-utts", type=int, default=None,
+                        help="a random subset of N utterances (seeded by --seed; default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subset (default: 0)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes, one thread each (default: 1)")
     parser.add_argument("--device", default="cpu", help="torch device for the fbank (default: cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -39,7 +43,8 @@ def main(argv=None) -> int:
 
     try:
         stats = compute_cmvn_from_data_dir(
-            args.data_dir, args.num_mel_bins, max_utts=args.max_utts, device=args.device, progress=not args.no_progress
+            args.data_dir, args.num_mel_bins, max_utts=args.max_utts, seed=args.seed, jobs=args.jobs,
+            device=args.device, progress=not args.no_progress
         )
     except (ValueError, OSError, AudioError, DataDirError) as err:
         print(f"compute_cmvn: error: {err}", file=sys.stderr)

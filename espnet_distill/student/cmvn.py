@@ -14,7 +14,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Iterable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -74,6 +74,20 @@ class CmvnAccumulator:
         self.num_utts += 1
         return feats.shape[0]
 
+    def merge(self, other: "CmvnAccumulator") -> None:
+        """Add the sums of another accumulator (e.g. a worker's)."""
+        self.total += other.total
+        self.total_sq += other.total_sq
+        self.count += other.count
+        self.num_utts += other.num_utts
+
+    def __getstate__(self):  # workers send back their sums, not the fbank module
+        return {k: v for k, v in self.__dict__.items() if k != "fbank"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.fbank = None
+
     def stats(self) -> CmvnStats:
         if self.count == 0:
             raise ValueError("no fbank frames were accumulated (every utterance shorter than 400 samples?)")
@@ -95,6 +109,8 @@ def compute_cmvn_from_data_dir(
     num_mel_bins: int = 80,
     *,
     max_utts: Optional[int] = None,
+    seed: int = 0,
+    jobs: int = 1,
     device="cpu",
     progress: bool = True,
 ) -> CmvnStats:
@@ -104,21 +120,43 @@ def compute_cmvn_from_data_dir(
         data_dir: directory with ``wav.scp``, read by
             :func:`espnet_distill.data.kaldi_dir.read_data_dir`.
         num_mel_bins: fbank size.
-        max_utts: use only the first ``max_utts`` utterances (``wav.scp`` order).
-        device: where to compute the fbank.
+        max_utts: use a random subset of this many utterances, drawn with ``seed``
+            (``None``: all). A few thousand utterances give the statistics of a 960 h set
+            to well under a percent of a standard deviation, in minutes instead of hours.
+        seed: seed of the subset.
+        jobs: worker processes (one CPU thread each); 1 computes in this process.
+        device: where to compute the fbank (``jobs`` must be 1 for a GPU).
         progress: show a tqdm bar.
     """
     from tqdm import tqdm
 
-    from espnet_distill.data.audio import load_audio
     from espnet_distill.data.kaldi_dir import read_data_dir
 
     data = read_data_dir(data_dir)
-    utts = data.utt_ids[:max_utts] if max_utts else data.utt_ids
+    utts = list(data.utt_ids)
+    if max_utts is not None and max_utts < len(utts):
+        rng = np.random.default_rng(seed)
+        utts = [utts[i] for i in sorted(rng.choice(len(utts), max_utts, replace=False))]
+    paths = [str(data.wav_path(u)) for u in utts]
     acc = CmvnAccumulator(num_mel_bins, device)
-    short = 0
-    for utt in tqdm(utts, desc="cmvn", unit="utt", disable=not progress):
-        short += acc.add(load_audio(data.wav_path(utt))) == 0
+    jobs = max(1, min(int(jobs), len(paths)))
+    bar = tqdm(total=len(paths), desc="cmvn", unit="utt", disable=not progress)
+    if jobs == 1:
+        short = 0
+        for path in paths:
+            short += _add_file(acc, path) == 0
+            bar.update(1)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunks = [paths[k::jobs * 8] for k in range(jobs * 8)]  # many small chunks: the bar moves
+        short = 0
+        with ProcessPoolExecutor(jobs) as pool:  # workers set one thread each (as DataLoader workers do)
+            for part, n, part_short in pool.map(_partial_sums, chunks, [num_mel_bins] * len(chunks)):
+                acc.merge(part)
+                short += part_short
+                bar.update(n)
+    bar.close()
     if short:
         _LG.warning(
             "%d of %d utterances are shorter than one fbank frame (400 samples) and add nothing", short, len(utts)
@@ -126,6 +164,20 @@ def compute_cmvn_from_data_dir(
     stats = acc.stats()
     _LG.info("CMVN over %d utterances, %d frames", stats.num_utts, stats.count)
     return stats
+
+
+def _add_file(acc: "CmvnAccumulator", path: str) -> int:
+    from espnet_distill.data.audio import load_audio
+
+    return acc.add(load_audio(path))
+
+
+def _partial_sums(paths: List[str], num_mel_bins: int):
+    """Worker: the sums of one chunk of files, on one CPU thread."""
+    torch.set_num_threads(1)
+    acc = CmvnAccumulator(num_mel_bins)
+    short = sum(_add_file(acc, p) == 0 for p in paths)
+    return acc, len(paths), short
 
 
 def save_cmvn(path: Pathlike, stats: CmvnStats) -> None:
