@@ -22,11 +22,12 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ref", type=Path, required=True, help="reference Kaldi text file")
     parser.add_argument("--hyp", type=Path, required=True, help="hypothesis Kaldi text file")
+    parser.add_argument("--key_file", type=Path, help="score only these utterance ids (the decoded ones)")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        result = score_files(args.ref, args.hyp)
+        result = score_files(args.ref, args.hyp, args.key_file)
     except (ValueError, DataDirError, OSError) as err:
         print(f"score: error: {err}", file=sys.stderr)
         return 2

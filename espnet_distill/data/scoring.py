@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 import jiwer
 
@@ -57,9 +57,19 @@ def score_texts(refs: Dict[str, str], hyps: Dict[str, str]) -> ScoreResult:
     )
 
 
-def score_files(ref_text: Pathlike, hyp_text: Pathlike) -> ScoreResult:
-    """Score two Kaldi-style ``text`` files (``utt-id transcript`` per line)."""
+def score_files(ref_text: Pathlike, hyp_text: Pathlike, key_file: Optional[Pathlike] = None) -> ScoreResult:
+    """Score two Kaldi-style ``text`` files (``utt-id transcript`` per line).
+
+    ``key_file`` (one utterance id per line, e.g. asr_inference's ``--key_file``) restricts the
+    references to the utterances that were decoded; every listed id must have a reference.
+    """
     refs = dict(read_kaldi_file(ref_text, allow_empty_value=True))
+    if key_file is not None:
+        keys = [line.split()[0] for line in Path(key_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+        unknown = [k for k in keys if k not in refs]
+        if unknown:
+            raise ValueError(f"{key_file}: {len(unknown)} ids have no reference in {ref_text} (e.g. {unknown[:3]})")
+        refs = {k: refs[k] for k in keys}
     hyps = dict(read_kaldi_file(hyp_text, allow_empty_value=True))
     return score_texts(refs, hyps)
 
