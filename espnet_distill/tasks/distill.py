@@ -41,8 +41,11 @@ from espnet_distill.tasks.collate import CropCollateFn
 from espnet_distill.tasks.config import DistillConfig
 from espnet_distill.tasks.data_check import check_and_filter
 from espnet_distill.tasks.model import DistillModel
+from espnet_distill.tasks.schedule import register as _register_scheduler
+from espnet_distill.tasks.schedule import wrap_for_stages
 
 _LG = logging.getLogger(__name__)
+_register_scheduler()  # at import: DDP workers rebuild the wrapped scheduler by name
 
 #: Written next to the checkpoints: what export_student needs without the teacher.
 STUDENT_CONFIG_FILE = "student_config.yaml"
@@ -103,6 +106,10 @@ class DistillTask(AbsTask):
         if args is None:
             args = cls.get_parser().parse_args(cmd)
         _default_fold_length(args)
+        config = DistillConfig.from_dict(args.distill_conf)
+        if config.restart_schedule and wrap_for_stages(args, config.frontend_steps):
+            _LG.info("scheduler %s restarts after the %d front-end updates (distill_conf.restart_schedule)",
+                     args.scheduler_conf["scheduler"], config.frontend_steps)
         if not args.print_config and not args.dry_run and not args.collect_stats and args.check_data:
             _check_data(args)
         return super().main(args=args)
@@ -115,7 +122,14 @@ class DistillTask(AbsTask):
         if args.teacher is None:
             raise ValueError("--teacher is required: a teacher checkpoint (fairseq, HF, torchaudio, ESPnet, s3prl)")
         config = DistillConfig.from_dict(args.distill_conf)
+        for warning in distill_plan(args)["warnings"]:
+            _LG.warning("%s", warning)
         teacher = load_teacher(args.teacher, **(args.teacher_conf or {}))
+        if config.disc_weight > 0 and not teacher.has_unit_head:
+            raise ValueError(
+                f"distill_conf.disc_weight is {config.disc_weight}, but the teacher {args.teacher} has no unit head "
+                "(final_proj + codewords), so there are no unit posteriors to distil: use a HuBERT pre-training "
+                "checkpoint, or set distill_conf.disc_weight: 0")
         spec = _drop_unused_heads(_student_spec(args.student, args.student_conf), config)
         student = build_student(spec, teacher=teacher, cmvn=args.cmvn)
         if config.frontend_steps > 0:
@@ -127,6 +141,36 @@ class DistillTask(AbsTask):
                  teacher.source, teacher.source_format, teacher.num_layers, teacher.num_units,
                  student.config.name, student.count_parameters() / 1e6)
         return model
+
+
+def distill_plan(args: argparse.Namespace) -> Dict:
+    """What a run with these (parsed) options will do: student, CMVN, updates, warnings.
+
+    Nothing is built or read but the configs; ``python -m espnet_distill.bin.distill_plan``
+    prints it for recipes, and :meth:`DistillTask.build_model` logs its warnings.
+    """
+    config = DistillConfig.from_dict(args.distill_conf)
+    spec = _drop_unused_heads(_student_spec(args.student, args.student_conf), config)
+    front_end = spec["frontend"]["type"]
+    updates = args.max_epoch * args.num_iters_per_epoch if args.num_iters_per_epoch else None
+    warnings = []
+    if config.frontend_steps > 0 and updates is not None and config.frontend_steps >= updates:
+        warnings.append(
+            f"distill_conf.frontend_steps ({config.frontend_steps}) >= the run's {updates} updates "
+            f"(max_epoch {args.max_epoch} x num_iters_per_epoch {args.num_iters_per_epoch}): only the "
+            "front-end is trained, the encoder is never distilled; lower frontend_steps")
+    return {
+        "student": args.student,
+        "student_name": spec.get("name") or str(args.student),
+        "front_end": front_end,
+        "needs_cmvn": front_end == "fbank",
+        "updates": updates,
+        "frontend_steps": config.frontend_steps,
+        "disc_weight": config.disc_weight,
+        "restart_schedule": config.restart_schedule and config.frontend_steps > 0,
+        "use_amp": bool(args.use_amp),
+        "warnings": warnings,
+    }
 
 
 def _default_fold_length(args: argparse.Namespace) -> None:
@@ -156,6 +200,13 @@ def _drop_unused_heads(spec: Dict, config: DistillConfig) -> Dict:
         heads["units"] = None
     if config.disc_weight > 0 and heads.get("units") is None:
         raise ValueError("distill_conf.disc_weight > 0 needs a student unit head (student_conf: heads.units: {type: type2})")
+    units = heads.get("units") or {}
+    if config.disc_weight > 0 and units.get("type") == "type1" and config.disc_temperature is None:
+        raise ValueError(
+            "distill_conf.disc_temperature: a type1 unit head scores units by cosine similarity, in [-1, 1]; "
+            "without a temperature its softmax stays close to uniform and cannot match the teacher's "
+            "posteriors (HuBERT's logit temperature is 0.1): set distill_conf.disc_temperature: 0.1, or use "
+            "student_conf: {heads: {units: {type: type2}}}")
     if config.frontend_steps == 0 and heads.get("frontend"):
         _LG.info("distill_conf.frontend_steps is 0: the student's front-end head is not built")
         heads["frontend"] = False

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+import yaml
 import soundfile as sf
 import torch
 
@@ -154,3 +156,38 @@ def test_config_typos_are_clear_errors(synth_corpus, tiny_teacher_ckpt, tmp_path
                         "--check_data", "false", "--student_conf", "encoder.num_layer=3")
     proc = run_distill(args, tmp_path / "log2", check=False)
     assert proc.returncode != 0 and "student_conf.encoder.num_layer: unknown student config key" in proc.stderr
+
+
+def _lr_per_update(log: Path):
+    """The learning rate of each update, from ESPnet's per-batch report (log_interval 1)."""
+    import re
+
+    rows = re.findall(r"(\d+)epoch:train:(\d+)-\d+batch: .*?optim0_lr0=([0-9.e+-]+)", log.read_text())
+    return [float(lr) for _, _, lr in rows]
+
+
+def test_stage_two_restarts_the_learning_rate_schedule(synth_corpus, tiny_teacher_ckpt, corpus_cmvn, tmp_path):
+    """Input distillation: 4 front-end updates, then 6 of stage two. The warm-up (2 updates to 1e-3,
+    linear decay to 0 at update 10) runs again from the start of stage two unless
+    distill_conf.restart_schedule is false."""
+    common = ["--config", TINY, "--cmvn", str(corpus_cmvn), "--max_epoch", "1", "--num_iters_per_epoch", "10",
+              "--max_samples", "16000", "--batch_size", "4", "--log_interval", "1",
+              "--scheduler", "piecewiselinearwarmuplr",
+              "--scheduler_conf", "warmup_steps_list=[0,2,10]", "--scheduler_conf", "warmup_lr_list=[0.0,0.001,0.0]"]
+    lrs = {}
+    for restart in ("true", "false"):
+        exp = tmp_path / restart
+        args = distill_args(synth_corpus, tiny_teacher_ckpt, exp, *common,
+                            "--distill_conf", "frontend_steps=4", "--distill_conf", f"restart_schedule={restart}")
+        run_distill(args, tmp_path / f"{restart}.log")
+        lrs[restart] = _lr_per_update(tmp_path / f"{restart}.log")
+        assert len(lrs[restart]) == 10
+    # ESPnet reports the rate set after each update: one schedule decays from its peak after update 2 ...
+    one, two = lrs["false"], lrs["true"]
+    assert one[:9] == pytest.approx([1e-3, 8.75e-4, 7.5e-4, 6.25e-4, 5e-4, 3.75e-4, 2.5e-4, 1.25e-4, 0.0], abs=1e-7)
+    # ... the restarted one warms up again for stage two: update 5 runs at the rate update 1 ran at
+    # (5e-4, half-way up the warm-up), update 6 at the peak, then the decay of stage one repeats
+    assert two[:3] == pytest.approx(one[:3], abs=1e-7)
+    assert two[3] == pytest.approx(5e-4, abs=1e-7) and two[4:9] == pytest.approx(one[:5], abs=1e-7)
+    saved = yaml.safe_load((tmp_path / "true" / "config.yaml").read_text())
+    assert saved["scheduler"] == "stage_restart" and saved["scheduler_conf"]["restart_at"] == 4
