@@ -18,13 +18,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m espnet_distill.bin.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--expdir", type=Path, required=True)
-    parser.add_argument("--test_sets", default="test", help="space-separated; the first is reported")
+    parser.add_argument("--test_sets", default="test",
+                        help="space-separated decoded test sets: each is reported (the first also as the headline)")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--teacher", help="teacher checkpoint (default: the recipe's)")
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        report = build_report(args.expdir, args.test_sets.split()[0], args.seeds, args.teacher)
+        report = build_report(args.expdir, args.test_sets.split(), args.seeds, args.teacher)
     except (FileNotFoundError, ValueError) as err:
         print(f"report: error: {err}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence
 import yaml
 
 from espnet_distill.common import atomic_write_text, package_versions, sha256_file, write_json
-from espnet_distill.report.espnet_logs import epoch_results
+from espnet_distill.report.espnet_logs import experiment_epoch_results, training_logs
 
 _LG = logging.getLogger(__name__)
 
@@ -58,13 +58,13 @@ def iteration_curve(exp_dir: Path, iteration: int) -> List[EpochRow]:
     if not per_epoch:
         raise ValueError(f"{exp_dir}/config.yaml: a release needs num_iters_per_epoch to count updates")
     rows = []
-    for epoch, stats in epoch_results(exp_dir / "train.log").items():
+    for epoch, stats in experiment_epoch_results(exp_dir).items():
         train, valid = stats["train"], stats["valid"]
         rows.append(EpochRow(iteration, epoch, epoch * int(per_epoch), train.get("loss", float("nan")),
                              valid.get("loss", float("nan")), valid.get("acc_m", float("nan")),
                              valid.get("acc_u", float("nan"))))
     if not rows:
-        raise ValueError(f"{exp_dir}/train.log has no finished epoch")
+        raise ValueError(f"{exp_dir}: its train.log has no finished epoch")
     return rows
 
 
@@ -138,7 +138,7 @@ def write_release(iterations: Sequence[Path], out: Path, *, name: str, corpus_js
     units: List[Dict] = []
     for n, exp in enumerate(iterations, 1):
         rows += iteration_curve(exp, n)
-        atomic_write_text(out / "logs" / f"iter{n}.log", _epoch_summary_lines(exp / "train.log"))
+        atomic_write_text(out / "logs" / f"iter{n}.log", "".join(_epoch_summary_lines(log) for log in training_logs(exp)))
         km = exp.parent / f"units{n}" / "kmeans.json"
         if km.is_file():
             shutil.copyfile(km, out / "logs" / f"iter{n}.units.json")

@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from espnet_distill.report.espnet_logs import epoch_results
+from espnet_distill.report.espnet_logs import experiment_epoch_results
 
 _LG = logging.getLogger(__name__)
 
@@ -24,28 +24,36 @@ def _mean_std(values: List[float]) -> Dict[str, Optional[float]]:
     }
 
 
-def arm_results(expdir: Path, arm: str, seeds: List[int], test_set: str) -> Dict:
-    """CER/WER per seed, their mean and spread, and the fine-tuning curves of one arm."""
-    per_seed, curves = [], {}
+def test_set_results(expdir: Path, arm: str, seeds: List[int], test_set: str) -> Dict:
+    """CER/WER of one arm on one test set: per seed, mean and spread."""
+    per_seed = []
     for seed in seeds:
-        d = expdir / f"asr_{arm}_seed{seed}"
-        score = d / f"decode_{test_set}" / "score.json"
+        score = expdir / f"asr_{arm}_seed{seed}" / f"decode_{test_set}" / "score.json"
         if not score.is_file():
             raise FileNotFoundError(f"{score}: missing; run distill.sh stages 8-9 for {arm} seed {seed}")
         s = json.loads(score.read_text())
         per_seed.append({"seed": seed, "cer": s["cer"], "wer": s["wer"], "num_utts": s["num_utts"]})
-        if (d / "train.log").is_file():
-            curves[seed] = {e: {"train_loss": r["train"].get("loss"), "valid_loss": r["valid"].get("loss"),
-                                "valid_cer": r["valid"].get("cer_ctc")}
-                            for e, r in epoch_results(d / "train.log").items()}
     return {
         "seeds": per_seed,
         "cer": _mean_std([s["cer"] for s in per_seed])["mean"],
         "wer": _mean_std([s["wer"] for s in per_seed])["mean"],
         "cer_stats": _mean_std([s["cer"] for s in per_seed]),
         "wer_stats": _mean_std([s["wer"] for s in per_seed]),
-        "curves": curves,
     }
+
+
+def arm_results(expdir: Path, arm: str, seeds: List[int], test_sets: List[str]) -> Dict:
+    """One arm: results per test set (``tests.<set>``; the first set's also at the top level,
+    as ``cer``, ``wer``, ``seeds``...) and the fine-tuning curves per seed."""
+    tests = {t: test_set_results(expdir, arm, seeds, t) for t in test_sets}
+    curves = {}
+    for seed in seeds:
+        d = expdir / f"asr_{arm}_seed{seed}"
+        results = experiment_epoch_results(d)
+        if results:
+            curves[seed] = {e: {"train_loss": r["train"].get("loss"), "valid_loss": r["valid"].get("loss"),
+                                "valid_cer": r["valid"].get("cer_ctc")} for e, r in results.items()}
+    return {**tests[test_sets[0]], "tests": tests, "curves": curves}
 
 
 def teacher_summary(expdir: Path, teacher_source: str) -> Dict:
@@ -55,33 +63,44 @@ def teacher_summary(expdir: Path, teacher_source: str) -> Dict:
     teacher = load_teacher(teacher_source)
     out = {"source": str(teacher_source), "format": teacher.source_format, "params": teacher.count_parameters(),
            "layers": teacher.num_layers, "hidden_size": teacher.hidden_size, "units": teacher.num_units}
-    log = expdir / "teacher" / "train.log"
-    if log.is_file():
+    results = experiment_epoch_results(expdir / "teacher")
+    if results:
         out["curve"] = {e: {"train_loss": r["train"].get("loss"), "train_acc_masked": r["train"].get("acc_m"),
                             "valid_loss": r["valid"].get("loss"), "valid_acc_masked": r["valid"].get("acc_m"),
                             "valid_acc_unmasked": r["valid"].get("acc_u")}
-                        for e, r in epoch_results(log).items()}
+                        for e, r in results.items()}
     return out
 
 
 def distill_summary(expdir: Path) -> Dict:
-    log = expdir / "distill" / "train.log"
-    curve = {}
-    if log.is_file():
-        curve = {e: {"train_loss": r["train"].get("loss"), "valid_loss": r["valid"].get("loss"),
-                     "valid_reg_l1": r["valid"].get("reg_l1"), "valid_disc": r["valid"].get("disc"),
-                     "valid_unit_agreement": r["valid"].get("unit_agreement"), "stage": r["train"].get("stage")}
-                 for e, r in epoch_results(log).items()}
+    curve = {e: {"train_loss": r["train"].get("loss"), "valid_loss": r["valid"].get("loss"),
+                 "valid_reg_l1": r["valid"].get("reg_l1"), "valid_disc": r["valid"].get("disc"),
+                 "valid_unit_agreement": r["valid"].get("unit_agreement"), "stage": r["train"].get("stage")}
+             for e, r in experiment_epoch_results(expdir / "distill").items()}
     return {"curve": curve}
 
 
 def timing(expdir: Path) -> Dict[str, float]:
     """Seconds per stage from distill.sh's ``timing.tsv`` (stage, name, start, end)."""
-    path = expdir / "timing.tsv"
     out: Dict[str, float] = {}
+    for _, name, start, end in _timing_rows(expdir):
+        out[name] = out.get(name, 0.0) + end - start
+    return out
+
+
+def wall_seconds(expdir: Path) -> Optional[float]:
+    """Elapsed time from the first timed stage's start to the last one's end (stages that ran
+    at the same time count once; pauses between separate invocations count too)."""
+    rows = _timing_rows(expdir)
+    return max(r[3] for r in rows) - min(r[2] for r in rows) if rows else None
+
+
+def _timing_rows(expdir: Path) -> List[tuple]:
+    path = expdir / "timing.tsv"
+    rows = []
     if path.is_file():
         for line in path.read_text().splitlines():
             parts = line.split("\t")
             if len(parts) == 4:
-                out[parts[1]] = out.get(parts[1], 0.0) + float(parts[3]) - float(parts[2])
-    return out
+                rows.append((parts[0], parts[1], float(parts[2]), float(parts[3])))
+    return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, List, Union
 
 _EPOCH = re.compile(r"(\d+)epoch results: \[train\] (.*?), \[valid\] (.*?)(?:, \[att_plot\].*)?$", re.MULTILINE)
 _STAT = re.compile(r"(\w+)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)")
@@ -30,3 +30,22 @@ def epoch_results_from_text(text: str) -> Dict[int, Dict[str, Dict[str, float]]]
 def epoch_results(log: Union[str, Path]) -> Dict[int, Dict[str, Dict[str, float]]]:
     """:func:`epoch_results_from_text` of a log file."""
     return epoch_results_from_text(Path(log).read_text(errors="replace"))
+
+
+def training_logs(exp_dir: Union[str, Path]) -> List[Path]:
+    """The trainer logs of an experiment, oldest first: ``train.N.log`` ... ``train.1.log``
+    (earlier runs, kept by espnet2.bin.launch and the recipes when a run resumes), ``train.log``."""
+    exp_dir = Path(exp_dir)
+    rotated = sorted(exp_dir.glob("train.*.log"), key=lambda p: -int(p.name.split(".")[1])
+                     if p.name.split(".")[1].isdigit() else 0)
+    rotated = [p for p in rotated if p.name.split(".")[1].isdigit()]
+    return rotated + ([exp_dir / "train.log"] if (exp_dir / "train.log").is_file() else [])
+
+
+def experiment_epoch_results(exp_dir: Union[str, Path]) -> Dict[int, Dict[str, Dict[str, float]]]:
+    """:func:`epoch_results` over all :func:`training_logs` of an experiment (a later run's
+    report of an epoch wins)."""
+    out: Dict[int, Dict[str, Dict[str, float]]] = {}
+    for log in training_logs(exp_dir):
+        out.update(epoch_results(log))
+    return dict(sorted(out.items()))

@@ -35,27 +35,39 @@ def verdict(student: Dict, scratch: Optional[Dict]) -> Dict:
 
 def markdown(report: Dict) -> str:
     t, s, c = report["teacher"], report["student"], report.get("scratch")
+    sets = report.get("test_sets") or [report["test_set"]]
+    wall = report.get("wall_seconds")
     lines = ["# espnet_distill report", "",
              f"Experiment: `{report['expdir']}`. Seeds per arm: {report['seeds']}. "
-             f"Pipeline wall time: {report['wall_seconds'] / 60:.1f} min.", "",
-             "| model | parameters | speed (RTF, 1 utt, CPU) | speed-up vs teacher | test CER | test WER |",
-             "|---|---:|---:|---:|---:|---:|"]
+             f"Pipeline wall time: {'n/a' if wall is None else f'{wall / 60:.1f} min'} "
+             "(first stage start to last stage end).", "",
+             "| model | parameters | speed (RTF, 1 utt, CPU) | speed-up vs teacher | "
+             + " | ".join(f"{x} CER | {x} WER" for x in sets) + " |",
+             "|---|---:|---:|---:|" + "---:|---:|" * len(sets)]
+    na = " | ".join("n/a | n/a" for _ in sets)
     lines.append(f"| teacher ({t['layers']} x {t['hidden_size']}, {t['units']} units) | {t['params'] / 1e6:.2f} M "
-                 f"| {_fmt(t.get('rtf'), '{:.4f}')} | 1.00x | n/a | n/a |")
+                 f"| {_fmt(t.get('rtf'), '{:.4f}')} | 1.00x | {na} |")
     lines.append(f"| distilled student | {s['params'] / 1e6:.2f} M | {_fmt(s.get('rtf'), '{:.4f}')} "
-                 f"| {_fmt(s.get('speedup_vs_teacher'), '{:.2f}x')} | {_pct(s['cer_stats'])} | {_pct(s['wer_stats'])} |")
+                 f"| {_fmt(s.get('speedup_vs_teacher'), '{:.2f}x')} | {_test_cells(s, sets)} |")
     if c is not None:
-        lines.append(f"| same student from scratch | {s['params'] / 1e6:.2f} M | same | same "
-                     f"| {_pct(c['cer_stats'])} | {_pct(c['wer_stats'])} |")
-    lines += ["", f"**Verdict:** {report['comparison']['text']}.", "",
+        lines.append(f"| same student from scratch | {s['params'] / 1e6:.2f} M | same | same | {_test_cells(c, sets)} |")
+    lines += ["", f"**Verdict** ({sets[0]}): {report['comparison']['text']}.", "",
               f"Size: the student is {t['params'] / s['params']:.1f}x smaller than its teacher.", "",
-              "Per seed (test CER):", ""]
+              "Per seed (CER):", ""]
     for name, arm in (("distilled", s), ("scratch", c)):
         if arm is not None:
-            lines.append(f"- {name}: " + ", ".join(f"seed {r['seed']}: {100 * r['cer']:.2f} %" for r in arm["seeds"]))
+            for x in sets:
+                res = arm.get("tests", {}).get(x, arm)
+                lines.append(f"- {name}, {x}: " + ", ".join(f"seed {r['seed']}: {100 * r['cer']:.2f} % "
+                                                            f"({r['num_utts']} utts)" for r in res["seeds"]))
     lines += ["", "Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report["stage_seconds"].items()), "",
               "![curves](curves.png)", "", "![summary](summary.png)", ""]
     return "\n".join(lines)
+
+
+def _test_cells(arm: Dict, sets: List[str]) -> str:
+    tests = arm.get("tests") or {sets[0]: arm}
+    return " | ".join(f"{_pct(tests[x]['cer_stats'])} | {_pct(tests[x]['wer_stats'])}" for x in sets)
 
 
 def plots(report: Dict, out_dir: Path) -> List[Path]:

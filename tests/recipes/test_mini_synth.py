@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,9 @@ def test_help_documents_every_option():
 
 
 def test_killed_training_stage_resumes_and_force_restarts(quick_run):
-    """A training stage with no marker but a checkpoint (a killed run) resumes from it and appends
-    to its log; --force true starts it afresh. (Mid-epoch resume itself: tests/tasks.)"""
+    """A training stage with no marker but a checkpoint (a killed run) resumes from it, keeping the
+    earlier log as train.1.log (as espnet2.bin.launch does); --force true starts it afresh.
+    (Mid-epoch resume itself: tests/tasks.)"""
     root, dirs, _ = quick_run
     exp = root / "exp"
     log = exp / "distill" / "train.log"
@@ -106,8 +108,8 @@ def test_killed_training_stage_resumes_and_force_restarts(quick_run):
     proc = run(["--quick", "true", *dirs, "--stage", "5", "--stop_stage", "5"], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"resuming from {exp / 'distill' / 'checkpoint.pth'}" in proc.stderr
-    again = log.read_text()
-    assert again.startswith(first) and "already reached at max_epoch" in again[len(first):]
+    assert (exp / "distill" / "train.1.log").read_text() == first
+    assert "already reached at max_epoch" in log.read_text()
     assert (exp / ".done" / "distill").is_file()
 
     proc = run(["--quick", "true", *dirs, "--stage", "5", "--stop_stage", "5", "--force", "true"], timeout=300)
@@ -115,3 +117,17 @@ def test_killed_training_stage_resumes_and_force_restarts(quick_run):
     assert "resuming from" not in proc.stderr
     fresh = log.read_text()
     assert "1epoch results" in fresh and first not in fresh
+
+
+def test_a_failed_stage_takes_the_background_control_with_it(quick_run):
+    """The distilled arm fails while the control fine-tunes beside it: distill.sh exits non-zero
+    and no job of the control outlives it (this test damages the run, so it comes last)."""
+    root, dirs, _ = quick_run
+    exp = root / "exp"
+    (exp / "student" / "student.pth").write_bytes(b"not a checkpoint")
+    proc = run(["--quick", "true", *dirs, "--stage", "7", "--stop_stage", "7", "--force", "true"], timeout=600)
+    assert proc.returncode != 0 and "fine-tuning failed" in proc.stderr
+    assert "the from-scratch control fine-tunes in the background" in proc.stderr
+    time.sleep(2)
+    left = subprocess.run(["pgrep", "-af", str(exp / "control")], capture_output=True, text=True).stdout
+    assert left == "", f"control jobs still running after distill.sh exited:\n{left}"

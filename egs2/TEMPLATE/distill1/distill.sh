@@ -2,32 +2,36 @@
 # distill.sh: distil a HuBERT teacher into a small student and measure what it gives for ASR
 # (Wang et al., "Exploring Effective Distillation of Self-Supervised Speech Models for ASR",
 # arXiv 2210.15631). A recipe's run.sh calls it with its own options; every stage is a
-# `python -m espnet_distill.bin.<verb>` call, shell only orchestrates.
+# `python -m espnet_distill.bin.<verb>` call, shell only orchestrates. Jobs go through the job
+# commands of the recipe's cmd.sh (train_cmd, cuda_cmd, decode_cmd; default: run_local.sh, this
+# machine), training jobs through espnet2.bin.launch (--ngpu, --num_nodes).
 #
 # Stages (--stage / --stop_stage; a finished stage leaves a marker and is skipped on a rerun,
 # a killed training stage resumes from its checkpoint.pth):
 #    1  data        the recipe's local/data.sh (Kaldi dirs under ${datadir})
-#    2  cmvn        global fbank CMVN statistics of the training set (fbank students)
+#    2  cmvn        global fbank CMVN statistics of (a random subset of) the training set;
+#                   fbank students only
 #    3  units       MFCC k-means units: targets of the teacher's pre-training   (no --teacher)
 #    4  teacher     pre-train a HuBERT teacher with ESPnet's HubertTask          (no --teacher);
-#                   the from-scratch control fine-tunes meanwhile, in parallel
+#                   on the CPU the from-scratch control fine-tunes meanwhile
 #    5  distill     distillation with DistillTask on ESPnet's Trainer
 #    6  export      drop the distillation heads, write the student checkpoint
 #    7  finetune    character-CTC fine-tuning of the student (and of the control) per seed
-#    8  decode      ESPnet asr_inference on the test sets
-#    9  score       CER / WER with jiwer
+#    8  decode      ESPnet asr_inference on the test sets, split into --inference_nj jobs
+#    9  score       CER / WER with jiwer, per arm, seed and test set
 #   10  benchmark   teacher vs student: parameters and speed, measured side by side
 #   11  report      ${expdir}/report.{md,json} and plots
 set -euo pipefail
 
-# ---- options: name|default|help (the help text is generated from this table) -------------
 OPTION_TABLE=(
     "stage|1|first stage to run"
     "stop_stage|11|last stage to run"
     "force|false|rerun stages even when their markers say they are done"
     "python|python3|python interpreter with espnet_distill installed"
     "threads|2|CPU threads per job (two jobs share the cores while the teacher trains)"
-    "ngpu|0|GPUs for teacher pre-training, distillation and fine-tuning (0: CPU)"
+    "nj|2|parallel CPU jobs of the data steps (CMVN statistics)"
+    "ngpu|0|GPUs per node of the training jobs (0: CPU)"
+    "num_nodes|1|nodes of the training jobs (espnet2.bin.launch; cmd.sh's cuda_cmd must reach them)"
     "datadir|data|Kaldi data dirs"
     "expdir|exp|experiments, checkpoints and the report"
     "dumpdir|dump|token list and shape files"
@@ -41,65 +45,39 @@ OPTION_TABLE=(
     "teacher_config|conf/pretrain/hubert_tiny.yaml|ESPnet HubertTask config of the pre-trained teacher"
     "teacher_args||extra options of espnet_distill.bin.hubert_train"
     "num_units|100|k-means units of the teacher's targets"
-    "student|tiny_fbank|student preset or YAML (the distilled and the control student)"
-    "distill_config|conf/distill/tiny_fbank_disc.yaml|DistillTask config"
+    "student||override the student the distillation config names (preset or YAML)"
+    "distill_config|conf/distill/tiny_fbank_disc.yaml|DistillTask config (it names the student)"
     "distill_args||extra options of espnet_distill.bin.distill_train"
+    "cmvn_utts|5000|stage 2: CMVN of a random subset of this many utterances (0: all)"
     "asr_config|conf/asr/finetune_ctc.yaml|fine-tuning config (frontend: distill_student)"
     "asr_args||extra options of espnet_distill.bin.asr_train"
+    "speech_fold_length|80000|fine-tuning: fold length of speech in samples (asr.sh's default for raw audio)"
+    "text_fold_length|150|fine-tuning: fold length of text in characters (asr.sh's default)"
     "inference_args|--beam_size 1 --ctc_weight 1.0 --lm_weight 0.0|options of espnet_distill.bin.asr_inference"
+    "inference_asr_model|valid.loss.best.pth|model file of each fine-tuning run to decode (the asr config's best_model_criterion names it)"
+    "inference_nj|2|decoding jobs per test set (decode_cmd)"
+    "inference_ngpu|0|GPUs per decoding job"
+    "decode_utts|0|decode only the first N utterances of each test set (0: all)"
     "control|true|also fine-tune the same student from a random initialisation"
+    "control_dir||where the control is fine-tuned and decoded (default \${expdir}/control); runs that distil the same student with other configs may share one"
     "seeds|1|fine-tuning seeds per arm (distilled, control): the report gives mean and spread"
     "benchmark_args|--durations 10 --repeats 5|options of the speed benchmark (stage 10)"
 )
-
-usage() {
-    echo "Usage: $0 [options]"
-    echo
-    sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
-    echo "Options (default in brackets):"
-    local entry name default text
-    for entry in "${OPTION_TABLE[@]}"; do
-        IFS='|' read -r name default text <<<"${entry}"
-        printf '  --%-16s %s [%s]\n' "${name}" "${text}" "${default}"
-    done
-}
-
-log() {  # timestamped progress on stderr: "<time> (distill.sh:<line>) <message>"
-    local depth=0  # begin/die report the line that called them
-    case "${FUNCNAME[1]:-}" in begin|die) depth=1 ;; esac
-    printf '%s (%s:%s) %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$(basename "$0")" "${BASH_LINENO[${depth}]}" "$*" >&2
-}
-
-die() { log "Error: $*"; exit 2; }
-
-declare -A KNOWN=()
-for entry in "${OPTION_TABLE[@]}"; do
-    IFS='|' read -r name default _ <<<"${entry}"
-    KNOWN[${name}]=1
-    printf -v "${name}" '%s' "${default}"
-done
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --*=*) opt=${1%%=*}; value=${1#*=}; shift ;;
-        --*) opt=$1; [ $# -ge 2 ] || die "option $1 needs a value"; value=$2; shift 2 ;;
-        *) die "unexpected argument '$1': options only (see --help)" ;;
-    esac
-    name=${opt#--}; name=${name//-/_}
-    [ -n "${KNOWN[${name}]+x}" ] || die "unknown option ${opt} (see --help)"
-    printf -v "${name}" '%s' "${value}"
-done
+. "$(dirname "$(readlink -f "$0")")/../lib/stages.sh"
+[ -f ./cmd.sh ] && . ./cmd.sh   # the recipe's job commands (train_cmd, cuda_cmd, decode_cmd)
+parse_options "$@"
 
 # ---- check everything before any work starts -----------------------------------------------
-is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
-stage_on() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
 is_int "${stage}" && is_int "${stop_stage}" || die "--stage and --stop_stage must be integers"
 is_int "${seeds}" && [ "${seeds}" -ge 1 ] || die "--seeds must be an integer >= 1, got '${seeds}'"
-is_int "${threads}" && [ "${threads}" -ge 1 ] || die "--threads must be an integer >= 1, got '${threads}'"
-is_int "${ngpu}" || die "--ngpu must be an integer >= 0, got '${ngpu}'"
+for n in threads nj num_nodes inference_nj; do
+    is_int "${!n}" && [ "${!n}" -ge 1 ] || die "--${n} must be an integer >= 1, got '${!n}'"
+done
+for n in ngpu inference_ngpu decode_utts cmvn_utts speech_fold_length text_fold_length; do
+    is_int "${!n}" || die "--${n} must be an integer >= 0, got '${!n}'"
+done
 for flag in force control; do
-    [[ "${!flag}" == true || "${!flag}" == false ]] || die "--${flag} must be true or false, got '${!flag}'"
+    is_bool "${!flag}" || die "--${flag} must be true or false, got '${!flag}'"
 done
 command -v "${python}" >/dev/null || die "--python ${python}: not found"
 "${python}" -c "import espnet_distill" 2>/dev/null || die "${python} cannot import espnet_distill (make install, then source path.sh)"
@@ -112,66 +90,57 @@ else
     [ -f "${teacher_config}" ] || die "--teacher_config ${teacher_config}: no such file"
 fi
 [ "${stage}" -gt 1 ] || [ -x "${data_script}" ] || die "--data_script ${data_script}: not an executable script"
-
-done_marker() { echo "${expdir}/.done/$1"; }
-is_done() { [ "${force}" = false ] && [ -f "$(done_marker "$1")" ]; }
-mark_done() { mkdir -p "${expdir}/.done"; date '+%Y-%m-%dT%H:%M:%S' >"$(done_marker "$1")"; }
-todo() {  # todo N marker: true if stage N must run; logs the skip of a finished one
-    if is_done "$2"; then log "Stage $1: done before ($(done_marker "$2")), skipped"; return 1; fi
-}
-begin() { _stage_t0=$(date +%s.%N); log "Stage $1: $2"; }   # begin N "what it does"
-finish() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "${_stage_t0}" "$(date +%s.%N)" >>"${expdir}/timing.tsv"; }
-seed_list() { seq 1 "${seeds}"; }
+for cmd in train_cmd cuda_cmd decode_cmd; do
+    command -v "${!cmd%% *}" >/dev/null || die "${cmd}=${!cmd}: ${!cmd%% *} not found (cmd.sh; source path.sh)"
+done
+if [ "${cuda_cmd%% *}" = run_local.sh ] && [ "$((ngpu + inference_ngpu))" -gt 0 ]; then  # jobs run here
+    have=$("${python}" -c "import torch; print(torch.cuda.device_count())")
+    [ "${have}" -ge "$((ngpu > inference_ngpu ? ngpu : inference_ngpu))" ] || die \
+        "--ngpu ${ngpu} / --inference_ngpu ${inference_ngpu}, but this machine has ${have} GPU(s): use --ngpu 0 --inference_ngpu 0 to run on the CPU, or a cluster launcher in cmd.sh"
+fi
 
 mkdir -p "${expdir}" "${dumpdir}"
+# What the distillation will do, resolved as distill_train resolves it (the student is named once,
+# in the config; --student overrides it): its warnings are shown now, not after hours.
+# shellcheck disable=SC2086
+plan_args=(--config "${distill_config}" ${distill_args})
+[ -z "${student}" ] || plan_args+=(--student "${student}")
+plan_values=$("${python}" -m espnet_distill.bin.distill_plan "${plan_args[@]}" --json "${expdir}/distill_plan.json" \
+    --get student --get needs_cmvn 2>"${expdir}/distill_plan.log") \
+    || die "--distill_config ${distill_config} ${distill_args}: $(grep -h "error" "${expdir}/distill_plan.log")"
+grep -h "warning:" "${expdir}/distill_plan.log" | while read -r line; do log "${line#*warning: }"; done || true
+{ read -r student_spec; read -r needs_cmvn; } <<<"${plan_values}"
+
 teacher_dir=${expdir}/teacher
 teacher_path=${teacher:-${teacher_dir}}
 student_ckpt=${expdir}/student/student.pth
+cmvn=; [ "${needs_cmvn}" = true ] && cmvn=${expdir}/cmvn.npz
+control_dir=${control_dir:-${expdir}/control}
 export OMP_NUM_THREADS=${threads}
-{   # what was decided, next to the outputs
-    echo "# $(date '+%Y-%m-%dT%H:%M:%S') $0"
-    for entry in "${OPTION_TABLE[@]}"; do IFS='|' read -r name _ _ <<<"${entry}"; echo "${name}=${!name}"; done
-} >"${expdir}/distill_sh.options"
+write_options "${expdir}/distill_sh.options"
 
-# a training stage's output dir: a killed run left checkpoint.pth there and resumes from it
-# (ESPnet's --resume; the log is appended to), --force true starts it afresh
-train_dir() {
-    [ "${force}" = true ] && rm -rf "$1"
-    mkdir -p "$1"
-    [ -f "$1/checkpoint.pth" ] && log "resuming from $1/checkpoint.pth"
-    return 0
-}
+control_pid=
+stop_control() { [ -z "${control_pid}" ] || kill_tree "${control_pid}"; }
+trap stop_control EXIT   # the background control never outlives this script
 
-# train DESC DIR CMD...: run a trainer with its output appended to DIR/train.log and, in the
-# foreground, a progress bar that follows that log (espnet_distill.bin.progress) until it ends;
-# Ctrl-C stops the trainer (and a background control) too. Returns the trainer's exit status.
-show_progress=true
-train() {
-    local desc=$1 dir=$2 pid rc=0 offset=0
-    shift 2
-    [ -f "${dir}/train.log" ] && offset=$(wc -c <"${dir}/train.log")
-    "$@" >>"${dir}/train.log" 2>&1 &
-    pid=$!
-    # shellcheck disable=SC2064
-    trap "kill -TERM ${pid} \${control_pid:-} 2>/dev/null; exit 130" INT TERM  # the control's job too
-    if [ "${show_progress}" = true ]; then
-        "${python}" -m espnet_distill.bin.progress --output-dir "${dir}" --pid "${pid}" --desc "${desc}" \
-            --log-offset "${offset}" || true
-    fi
-    wait "${pid}" || rc=$?
-    trap - INT TERM
-    return "${rc}"
-}
+# where an arm's fine-tuning of one seed lives, and its markers: the control's in --control_dir
+# (linked into ${expdir} for the report), the distilled arm's in ${expdir}
+arm_root() { if [ "$1" = control ]; then echo "${control_dir}"; else echo "${expdir}"; fi; }
+arm_dir() { echo "$(arm_root "$1")/asr_$1_seed$2"; }
+arm_done() { [ "${force}" = false ] && [ -f "$(arm_root "$1")/.done/$2" ]; }
+arm_mark() { mkdir -p "$(arm_root "$1")/.done"; date '+%Y-%m-%dT%H:%M:%S' >"$(arm_root "$1")/.done/$2"; }
 
-# fine-tune one arm ("distilled" or "control") with one seed; writes ${expdir}/asr_<arm>_seed<seed>
+# fine-tune one arm ("distilled" or "control") with one seed, into arm_dir
 finetune() {
-    local arm=$1 seed=$2 ckpt=$3 dir=${expdir}/asr_$1_seed$2
-    is_done "finetune_${arm}_${seed}" && { log "fine-tune ${arm} seed ${seed}: done before, skipped"; return 0; }
+    local arm=$1 seed=$2 ckpt=$3 dir
+    dir=$(arm_dir "$1" "$2")
+    arm_done "${arm}" "finetune_${arm}_${seed}" && { log "fine-tune ${arm} seed ${seed}: done before (${dir}), skipped"; return 0; }
     log "fine-tune ${arm} seed ${seed}: ${dir}/train.log"
     train_dir "${dir}"
     # shellcheck disable=SC2086
-    train "fine-tune ${arm} ${seed}" "${dir}" "${python}" -m espnet_distill.bin.asr_train --config "${asr_config}" --output_dir "${dir}" --seed "${seed}" \
-        --ngpu "${ngpu}" --token_type char --token_list "${dumpdir}/asr/tokens.txt" \
+    launch "fine-tune ${arm} ${seed}" "${dir}" "${python}" -m espnet_distill.bin.asr_train --config "${asr_config}" \
+        --output_dir "${dir}" --seed "${seed}" \
+        --token_type char --token_list "${dumpdir}/asr/tokens.txt" \
         --frontend_conf "student=${ckpt}" \
         --train_data_path_and_name_and_type "${datadir}/${labelled_set}/wav.scp,speech,sound" \
         --train_data_path_and_name_and_type "${datadir}/${labelled_set}/text,text,text" \
@@ -181,18 +150,45 @@ finetune() {
         --valid_data_path_and_name_and_type "${datadir}/${valid_set}/text,text,text" \
         --valid_shape_file "${dumpdir}/asr/${valid_set}/speech_shape" \
         --valid_shape_file "${dumpdir}/asr/${valid_set}/text_shape.char" \
-        --resume true ${asr_args} || die "fine-tuning failed, see ${dir}/train.log"
-    mark_done "finetune_${arm}_${seed}"
+        --fold_length "${speech_fold_length}" --fold_length "${text_fold_length}" \
+        --resume true ${asr_args} || die "fine-tuning failed, see ${dir}/train.log (and ${dir}/launch.log)"
+    arm_mark "${arm}" "finetune_${arm}_${seed}"
 }
 
-control_all() {  # the from-scratch control: random student (same architecture and CMVN), all seeds
-    local seed
+# the from-scratch control: random student (same architecture and CMVN), all seeds; runs that
+# share --control_dir take turns (a lock), and a finished seed is skipped
+control_all() {
+    local seed lock
     show_progress=false  # runs in the background: its log is enough
-    for seed in $(seed_list); do
-        "${python}" -m espnet_distill.bin.init_student --student "${student}" --cmvn "${expdir}/cmvn.npz" \
-            --seed "${seed}" --out "${expdir}/control/student_seed${seed}.pth"
-        finetune control "${seed}" "${expdir}/control/student_seed${seed}.pth"
+    mkdir -p "${control_dir}"
+    exec {lock}>"${control_dir}/.lock"
+    flock "${lock}"
+    for seed in $(seq 1 "${seeds}"); do
+        arm_done control "finetune_control_${seed}" || "${python}" -m espnet_distill.bin.init_student \
+            --student "${student_spec}" ${cmvn:+--cmvn "${cmvn}"} --seed "${seed}" \
+            --out "${control_dir}/student_seed${seed}.pth"
+        finetune control "${seed}" "${control_dir}/student_seed${seed}.pth"
     done
+    flock -u "${lock}"
+}
+
+# On the CPU the control fine-tunes beside the teacher or the distilled arm (cores are shared by
+# two jobs); on GPUs it runs after the distilled arm, so the two never share the devices.
+start_control() {
+    [ "${control}" = true ] && [ "${ngpu}" -eq 0 ] && [ -z "${control_pid}" ] || return 0
+    log "Stage $1: the from-scratch control fine-tunes in the background (${expdir}/control.log)"
+    export OMP_NUM_THREADS=$(( threads > 1 ? threads / 2 : 1 ))
+    control_all >"${expdir}/control.log" 2>&1 &
+    control_pid=$!
+    background_pid=${control_pid}
+}
+wait_control() {
+    if [ -n "${control_pid}" ]; then
+        log "waiting for the control fine-tuning (${expdir}/control.log)"
+        wait "${control_pid}" || { control_pid=; die "control fine-tuning failed, see ${expdir}/control.log"; }
+        control_pid=; background_pid=
+    fi
+    export OMP_NUM_THREADS=${threads}
 }
 
 arms() { echo distilled; [ "${control}" = true ] && echo control; return 0; }
@@ -211,9 +207,11 @@ if stage_on 1 && todo 1 data; then
     finish 1 data; mark_done data
 fi
 
-if stage_on 2 && todo 2 cmvn; then
-    begin 2 "fbank CMVN statistics of ${datadir}/${train_set}"
-    "${python}" -m espnet_distill.bin.compute_cmvn --data-dir "${datadir}/${train_set}" --out "${expdir}/cmvn.npz"
+if [ "${needs_cmvn}" = true ] && stage_on 2 && todo 2 cmvn; then
+    begin 2 "fbank CMVN statistics of ${datadir}/${train_set} (${cmvn_utts} random utterances, 0 = all; ${nj} jobs)"
+    _subset=(); [ "${cmvn_utts}" -gt 0 ] && _subset=(--max-utts "${cmvn_utts}")
+    "${python}" -m espnet_distill.bin.compute_cmvn --data-dir "${datadir}/${train_set}" "${_subset[@]}" \
+        --jobs "${nj}" --no-progress --out "${cmvn}"
     finish 2 cmvn; mark_done cmvn
 fi
 
@@ -224,19 +222,13 @@ if [ -z "${teacher}" ] && stage_on 3 && todo 3 units; then
     finish 3 units; mark_done units
 fi
 
-control_pid=
 if [ -z "${teacher}" ] && stage_on 4 && todo 4 teacher; then
     begin 4 "pre-training the teacher with ESPnet's HubertTask: ${teacher_dir}/train.log"
-    if [ "${control}" = true ] && [ "${stop_stage}" -ge 7 ]; then
-        log "Stage 4: the from-scratch control fine-tunes in the background (it needs no teacher)"
-        export OMP_NUM_THREADS=$(( threads > 1 ? threads / 2 : 1 ))  # the cores are shared by two jobs
-        control_all >"${expdir}/control.log" 2>&1 &
-        control_pid=$!
-    fi
+    [ "${stop_stage}" -ge 7 ] && start_control 4
     train_dir "${teacher_dir}"
     # shellcheck disable=SC2086
-    train teacher "${teacher_dir}" "${python}" -m espnet_distill.bin.hubert_train --config "${teacher_config}" --output_dir "${teacher_dir}" \
-        --ngpu "${ngpu}" --num_classes "${num_units}" --token_list "${expdir}/units/tokens.txt" \
+    launch teacher "${teacher_dir}" "${python}" -m espnet_distill.bin.hubert_train --config "${teacher_config}" \
+        --output_dir "${teacher_dir}" --num_classes "${num_units}" --token_list "${expdir}/units/tokens.txt" \
         --train_data_path_and_name_and_type "${datadir}/${train_set}/wav.scp,speech,sound" \
         --train_data_path_and_name_and_type "${expdir}/units/${train_set}.km,text,text" \
         --train_shape_file "${datadir}/${train_set}/utt2num_samples" \
@@ -244,16 +236,16 @@ if [ -z "${teacher}" ] && stage_on 4 && todo 4 teacher; then
         --valid_data_path_and_name_and_type "${expdir}/units/${valid_set}.km,text,text" \
         --valid_shape_file "${datadir}/${valid_set}/utt2num_samples" \
         --resume true ${teacher_args} || die "teacher pre-training failed, see ${teacher_dir}/train.log"
-    export OMP_NUM_THREADS=${threads}
     finish 4 teacher; mark_done teacher
 fi
 
 if stage_on 5 && todo 5 distill; then
-    begin 5 "distillation of ${student} from ${teacher_path}: ${expdir}/distill/train.log"
+    begin 5 "distillation of ${student_spec} from ${teacher_path}: ${expdir}/distill/train.log"
     train_dir "${expdir}/distill"
     # shellcheck disable=SC2086
-    train distill "${expdir}/distill" "${python}" -m espnet_distill.bin.distill_train --config "${distill_config}" --output_dir "${expdir}/distill" \
-        --ngpu "${ngpu}" --teacher "${teacher_path}" --student "${student}" --cmvn "${expdir}/cmvn.npz" \
+    launch distill "${expdir}/distill" "${python}" -m espnet_distill.bin.distill_train \
+        --config "${distill_config}" --output_dir "${expdir}/distill" \
+        --teacher "${teacher_path}" ${student:+--student "${student}"} ${cmvn:+--cmvn "${cmvn}"} \
         --train_data_path_and_name_and_type "${datadir}/${train_set}/wav.scp,speech,sound" \
         --train_shape_file "${datadir}/${train_set}/utt2num_samples" \
         --valid_data_path_and_name_and_type "${datadir}/${valid_set}/wav.scp,speech,sound" \
@@ -270,46 +262,69 @@ fi
 
 if stage_on 7; then
     begin 7 "fine-tuning with character CTC on ${labelled_set}, ${seeds} seed(s)"
-    if [ "${control}" = true ] && [ -z "${control_pid}" ]; then
-        export OMP_NUM_THREADS=$(( threads > 1 ? threads / 2 : 1 ))  # two fine-tunings share the cores
-        control_all >"${expdir}/control.log" 2>&1 &
-        control_pid=$!
-    fi
-    for seed in $(seed_list); do
+    start_control 7
+    for seed in $(seq 1 "${seeds}"); do
         finetune distilled "${seed}" "${student_ckpt}"
     done
-    if [ -n "${control_pid}" ]; then
-        log "waiting for the control fine-tuning (${expdir}/control.log)"
-        wait "${control_pid}" || die "control fine-tuning failed, see ${expdir}/control.log"
-    fi
-    export OMP_NUM_THREADS=${threads}
+    wait_control
+    [ "${control}" = true ] && [ "${ngpu}" -gt 0 ] && control_all  # on GPUs: after the distilled arm
     finish 7 finetune
-elif [ -n "${control_pid}" ]; then
-    wait "${control_pid}" || die "control fine-tuning failed, see ${expdir}/control.log"
+else
+    wait_control
+fi
+if [ "${control}" = true ]; then  # the report reads both arms from ${expdir}
+    for seed in $(seq 1 "${seeds}"); do
+        if [ -d "$(arm_dir control "${seed}")" ]; then
+            ln -sfn "$(cd "$(arm_dir control "${seed}")" && pwd)" "${expdir}/asr_control_seed${seed}"
+        fi
+    done
 fi
 
+# decode ARM SEED SET: asr_inference of one test set in ${inference_nj} jobs (${decode_cmd}),
+# merged into decode_<set>/1best_recog/ as asr.sh merges its jobs
+decode() {
+    local dir set=$3 out logdir keys nj f i
+    dir=$(arm_dir "$1" "$2")
+    [ -f "${dir}/${inference_asr_model}" ] || die "${dir}/${inference_asr_model}: no such model file; --inference_asr_model must name one of the best_model_criterion files of ${asr_config} ($(cd "${dir}" && ls -- *.best.pth 2>/dev/null | tr '\n' ' '))"
+    out=${dir}/decode_${set}; logdir=${out}/logdir
+    mkdir -p "${logdir}"
+    keys=${logdir}/keys.scp
+    if [ "${decode_utts}" -gt 0 ]; then head -n "${decode_utts}" "${datadir}/${set}/wav.scp"; else cat "${datadir}/${set}/wav.scp"; fi \
+        | awk '{print $1}' >"${keys}"
+    nj=$(( inference_nj < $(wc -l <"${keys}") ? inference_nj : $(wc -l <"${keys}") ))
+    awk -v n="${nj}" -v d="${logdir}" '{print > (d "/keys." ((NR - 1) % n + 1) ".scp")}' "${keys}"
+    # shellcheck disable=SC2086
+    ${decode_cmd} --gpu "${inference_ngpu}" JOB=1:"${nj}" "${logdir}/asr_inference.JOB.log" \
+        "${python}" -m espnet_distill.bin.asr_inference --ngpu "${inference_ngpu}" --batch_size 1 ${inference_args} \
+        --data_path_and_name_and_type "${datadir}/${set}/wav.scp,speech,sound" --key_file "${logdir}/keys.JOB.scp" \
+        --asr_train_config "${dir}/config.yaml" --asr_model_file "${dir}/${inference_asr_model}" \
+        --output_dir "${logdir}/output.JOB" || die "decoding failed, see ${logdir}/asr_inference.*.log"
+    mkdir -p "${out}/1best_recog"
+    for f in text token score; do
+        for i in $(seq "${nj}"); do
+            [ -f "${logdir}/output.${i}/1best_recog/${f}" ] && cat "${logdir}/output.${i}/1best_recog/${f}"
+        done | LC_ALL=C sort -k1,1 >"${out}/1best_recog/${f}"
+    done
+    awk '{print $1}' "${out}/1best_recog/text" | cmp -s - <(LC_ALL=C sort "${keys}") \
+        || die "decoding of ${set} with ${dir}: the merged output does not cover ${keys}"
+}
+
 if stage_on 8; then
-    begin 8 "decoding ${test_sets}"
-    for arm in $(arms); do for seed in $(seed_list); do for set in ${test_sets}; do
-        dir=${expdir}/asr_${arm}_seed${seed}
-        is_done "decode_${arm}_${seed}_${set}" && continue
+    begin 8 "decoding ${test_sets} (${inference_nj} jobs each$([ "${decode_utts}" -gt 0 ] && echo ", first ${decode_utts} utterances"))"
+    for arm in $(arms); do for seed in $(seq 1 "${seeds}"); do for set in ${test_sets}; do
+        arm_done "${arm}" "decode_${arm}_${seed}_${set}_${decode_utts}" && continue
         log "decoding ${set} with ${arm} seed ${seed}"
-        # shellcheck disable=SC2086
-        "${python}" -m espnet_distill.bin.asr_inference --ngpu 0 --batch_size 1 ${inference_args} \
-            --data_path_and_name_and_type "${datadir}/${set}/wav.scp,speech,sound" \
-            --asr_train_config "${dir}/config.yaml" --asr_model_file "${dir}/valid.loss.best.pth" \
-            --output_dir "${dir}/decode_${set}" >"${dir}/decode_${set}.log" 2>&1 \
-            || die "decoding failed, see ${dir}/decode_${set}.log"
-        mark_done "decode_${arm}_${seed}_${set}"
+        decode "${arm}" "${seed}" "${set}"
+        arm_mark "${arm}" "decode_${arm}_${seed}_${set}_${decode_utts}"
     done; done; done
     finish 8 decode
 fi
 
 if stage_on 9; then
     begin 9 "scoring"
-    for arm in $(arms); do for seed in $(seed_list); do for set in ${test_sets}; do
-        dir=${expdir}/asr_${arm}_seed${seed}/decode_${set}
-        "${python}" -m espnet_distill.bin.score --ref "${datadir}/${set}/text" \
+    for arm in $(arms); do for seed in $(seq 1 "${seeds}"); do for set in ${test_sets}; do
+        dir=$(arm_dir "${arm}" "${seed}")/decode_${set}
+        "${python}" -m espnet_distill.bin.score --ref "${datadir}/${set}/text" --key_file "${dir}/logdir/keys.scp" \
             --hyp "${dir}/1best_recog/text" --json "${dir}/score.json" >/dev/null
         log "  ${arm} seed ${seed} ${set}: $(tr -d '\n ' <"${dir}/score.json")"
     done; done; done

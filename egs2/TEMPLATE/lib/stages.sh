@@ -79,25 +79,49 @@ train_dir() {
     return 0
 }
 
-# train DESC DIR CMD...: run a trainer with its output appended to DIR/train.log and, in the
-# foreground, a progress bar that follows that log (espnet_distill.bin.progress) until it ends;
-# Ctrl-C stops the trainer (and a background job named by ${background_pid}) too. Returns the
-# trainer's exit status. show_progress=false hides the bar (a job run in the background).
+# rotate_log FILE: keep an earlier FILE as FILE's .1 (.1 as .2, ...), as espnet2.bin.launch does
+rotate_log() {
+    local log=$1 stem=${1%.*} ext=${1##*.} i
+    [ -f "${log}" ] || return 0
+    i=1; while [ -f "${stem}.${i}.${ext}" ]; do i=$((i + 1)); done
+    for ((; i > 1; i--)); do mv "${stem}.$((i - 1)).${ext}" "${stem}.${i}.${ext}"; done
+    mv "${log}" "${stem}.1.${ext}"
+}
+
+# kill_tree PID: stop a job and everything it started
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "${child}"; done
+    kill -TERM "$1" 2>/dev/null || true
+}
+
+# launch DESC DIR CMD...: a training job through ESPnet's launcher (espnet2.bin.launch), which
+# hands it to cmd.sh's job command (${cuda_cmd} with --ngpu > 0, else ${train_cmd}) with --ngpu
+# and --num_nodes; the job logs to DIR/train.log (an earlier log is kept as train.1.log, ...).
+# In the foreground a progress bar follows that log (espnet_distill.bin.progress) until the job
+# ends; show_progress=false hides it (a job run in the background). Ctrl-C stops the job and
+# the background job ${background_pid}. Returns the job's exit status.
 show_progress=true
 background_pid=
-train() {
-    local desc=$1 dir=$2 pid rc=0 offset=0
+launch() {
+    local desc=$1 dir=$2 pid rc=0 cmd=${train_cmd}
     shift 2
-    [ -f "${dir}/train.log" ] && offset=$(wc -c <"${dir}/train.log")
-    "$@" >>"${dir}/train.log" 2>&1 &
+    [ "${ngpu}" -gt 0 ] && cmd=${cuda_cmd}
+    mkdir -p "${dir}"
+    rotate_log "${dir}/train.log"
+    "${python}" -m espnet2.bin.launch --cmd "${cmd} --num_threads ${threads}" --log "${dir}/train.log" \
+        --ngpu "${ngpu}" --num_nodes "${num_nodes}" -- "$@" >>"${dir}/launch.log" 2>&1 &
     pid=$!
     # shellcheck disable=SC2064
-    trap "kill -TERM ${pid} \${background_pid:-} 2>/dev/null; exit 130" INT TERM
+    trap "kill_tree ${pid}; [ -n \"\${background_pid}\" ] && kill_tree \${background_pid}; exit 130" INT TERM
     if [ "${show_progress}" = true ]; then
         "${python}" -m espnet_distill.bin.progress --output-dir "${dir}" --pid "${pid}" --desc "${desc}" \
-            --log-offset "${offset}" || true
+            --log-offset 0 || true
     fi
     wait "${pid}" || rc=$?
     trap - INT TERM
     return "${rc}"
 }
+
+# the job commands: cmd.sh of the recipe (sourced by the caller) or this machine's launcher
+: "${train_cmd:=run_local.sh}" "${cuda_cmd:=run_local.sh}" "${decode_cmd:=run_local.sh}"

@@ -20,7 +20,8 @@ OPTION_TABLE=(
     "force|false|rerun stages even when their markers say they are done"
     "python|python3|python interpreter with espnet_distill installed"
     "threads|2|CPU threads of the training jobs"
-    "ngpu|0|GPUs for pre-training (0: CPU)"
+    "ngpu|0|GPUs per node for pre-training (0: CPU)"
+    "num_nodes|1|nodes for pre-training (espnet2.bin.launch; cmd.sh's cuda_cmd must reach them)"
     "datadir|data|Kaldi data dirs"
     "expdir|exp|experiments, checkpoints and unit labels"
     "data_script|local/data.sh|stage 1: the recipe's data preparation script"
@@ -40,12 +41,14 @@ OPTION_TABLE=(
     "release_name|teacher|name and version of the release, e.g. mini_synth_hubert_v1"
 )
 . "$(dirname "$(readlink -f "$0")")/../lib/stages.sh"
+[ -f ./cmd.sh ] && . ./cmd.sh   # the recipe's job commands (train_cmd, cuda_cmd, decode_cmd)
 parse_options "$@"
 
 # ---- check everything before any work starts -----------------------------------------------
 is_int "${stage}" && is_int "${stop_stage}" || die "--stage and --stop_stage must be integers"
 is_int "${threads}" && [ "${threads}" -ge 1 ] || die "--threads must be an integer >= 1, got '${threads}'"
 is_int "${ngpu}" || die "--ngpu must be an integer >= 0, got '${ngpu}'"
+is_int "${num_nodes}" && [ "${num_nodes}" -ge 1 ] || die "--num_nodes must be an integer >= 1, got '${num_nodes}'"
 [[ "${iterations}" == 1 || "${iterations}" == 2 ]] || die "--iterations must be 1 or 2, got '${iterations}'"
 is_bool "${force}" || die "--force must be true or false, got '${force}'"
 for n in num_units1 num_units2 units2_layer kmeans_frames; do
@@ -76,15 +79,15 @@ iteration() {
     local n=$1 config=$2 num=$3 extra=$4 dir=${expdir}/iter$1
     train_dir "${dir}"
     # shellcheck disable=SC2086
-    train "iteration ${n}" "${dir}" "${python}" -m espnet_distill.bin.hubert_train --config "${config}" \
-        --output_dir "${dir}" --ngpu "${ngpu}" --num_classes "${num}" --token_list "${expdir}/units${n}/tokens.txt" \
+    launch "iteration ${n}" "${dir}" "${python}" -m espnet_distill.bin.hubert_train --config "${config}" \
+        --output_dir "${dir}" --num_classes "${num}" --token_list "${expdir}/units${n}/tokens.txt" \
         --train_data_path_and_name_and_type "${datadir}/${train_set}/wav.scp,speech,sound" \
         --train_data_path_and_name_and_type "${expdir}/units${n}/${train_set}.km,text,text" \
         --train_shape_file "${datadir}/${train_set}/utt2num_samples" \
         --valid_data_path_and_name_and_type "${datadir}/${valid_set}/wav.scp,speech,sound" \
         --valid_data_path_and_name_and_type "${expdir}/units${n}/${valid_set}.km,text,text" \
         --valid_shape_file "${datadir}/${valid_set}/utt2num_samples" \
-        --resume true ${extra} || die "iteration ${n} failed, see ${dir}/train.log"
+        --resume true ${extra} || die "iteration ${n} failed, see ${dir}/train.log (and ${dir}/launch.log)"
 }
 
 # ---- stages ----------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ fi
 ./distill.sh \
     --data_script local/data.sh \
     --teacher_config conf/hubert_tiny.yaml \
-    --distill_config conf/tiny_fbank_disc.yaml \
+    --distill_config conf/distill_mini_fbank_disc.yaml \
     --asr_config conf/finetune_ctc_tiny.yaml \
-    --student mini_fbank \
     "$@"
