@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # any accidental hub call fails at once
 
@@ -28,4 +29,13 @@ def synth_corpus(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("corpus") / "synth"
     make_corpus(out, CorpusSpec(num_utts=160, seed=0, layout="librispeech", labelled_minutes=1.0), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def corpus_cmvn(synth_corpus, tmp_path_factory) -> Path:
+    from espnet_distill.student import compute_cmvn_from_data_dir, save_cmvn
+
+    out = tmp_path_factory.mktemp("cmvn") / "cmvn.npz"
+    save_cmvn(out, compute_cmvn_from_data_dir(synth_corpus / "train", progress=False))
     return out

@@ -21,15 +21,6 @@ def tiny_teacher_ckpt(tmp_path_factory) -> Path:
     return save_torchaudio_checkpoint(model, tmp_path_factory.mktemp("teacher") / "teacher.pt", config)
 
 
-@pytest.fixture(scope="session")
-def corpus_cmvn(synth_corpus, tmp_path_factory) -> Path:
-    from espnet_distill.student import compute_cmvn_from_data_dir, save_cmvn
-
-    out = tmp_path_factory.mktemp("cmvn") / "cmvn.npz"
-    save_cmvn(out, compute_cmvn_from_data_dir(synth_corpus / "train", progress=False))
-    return out
-
-
 def distill_args(corpus: Path, teacher: Path, out: Path, *extra: str) -> List[str]:
     """A distill_train command line over the synthetic corpus (shape files = utt2num_samples)."""
     args = ["--teacher", str(teacher), "--output_dir", str(out), "--ngpu", "0", "--seed", "0",
