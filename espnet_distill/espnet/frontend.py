@@ -8,6 +8,22 @@ In an ESPnet config::
         output: weighted_sum                 # last | layer | weighted_sum
         freeze: true                         # SUPERB-style frozen upstream
 
+Fine-tuning the whole student as HuBERT is fine-tuned (fairseq ``hubert_ctc``; the
+fairseq names in brackets)::
+
+    frontend_conf:
+        student: exp/student/student.pth
+        freeze_steps: 10000              # student frozen for the first updates [freeze_finetune_updates]
+        freeze_feature_extractor: true   # convolutions never train [feature_grad_mult: 0.0]
+        mask_time_prob: 0.75             # learned mask embedding over spans [mask_prob]
+        mask_time_length: 10             # [mask_length]
+        mask_channel_prob: 0.5           # zeroed channel spans [mask_channel_prob]
+        mask_channel_length: 64          # [mask_channel_length]
+        layerdrop: 0.1                   # [layerdrop]
+        dropout: 0.0                     # the encoder's dropouts while fine-tuning [dropout,
+        attention_dropout: 0.0           #  attention_dropout, activation_dropout]
+        activation_dropout: 0.1
+
 The student is rebuilt from its checkpoint (config + weights) when the ASR model is
 built; a trained ASR model's ``model.pth`` then holds the (fine-tuned) student weights
 under ``frontend.student.*``, which ESPnet loads over them when decoding. Packing with
@@ -61,9 +77,23 @@ class DistillStudentFrontend(AbsFrontend):
         freeze: never train the student (eval mode, no gradients); the weighted-sum
             weights still train.
         freeze_steps: train the student, but only after this many training forward
-            passes (optimiser steps when ``accum_grad`` is 1); the student is used in
-            eval mode without gradients until then. Needs ``unused_parameters: true``
-            for multi-GPU (DDP) training.
+            passes (optimiser steps when ``accum_grad`` is 1); until then it runs in
+            training mode (dropout, masking) without gradients, as fairseq's
+            ``freeze_finetune_updates``. Needs ``unused_parameters: true`` for
+            multi-GPU (DDP) training.
+        freeze_feature_extractor: the student's convolutions (the waveform CNN, or the
+            fbank front-end's Conv1d subsampler) never train; the projection to D does.
+        mask_time_prob, mask_time_length: in training, replace spans of
+            ``mask_time_length`` frames of the front-end output (before the encoder) by a
+            learned mask embedding; about ``mask_time_prob`` of the frames start a span
+            (wav2vec 2.0 / HuBERT ``compute_mask_indices``, through torchaudio's
+            ``MaskGenerator``; at least 2 spans per utterance).
+        mask_channel_prob, mask_channel_length: in training, zero spans of
+            ``mask_channel_length`` channels, the same for every frame of an utterance.
+        layerdrop: in training, skip each encoder layer with this probability.
+        dropout, attention_dropout, activation_dropout: replace the student encoder's
+            dropout probabilities (residual / after the positional embedding, attention
+            weights, after the FFN activation); ``None`` keeps the student's own.
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
@@ -79,6 +109,15 @@ class DistillStudentFrontend(AbsFrontend):
         layer: Optional[int] = None,
         freeze: bool = False,
         freeze_steps: int = 0,
+        freeze_feature_extractor: bool = False,
+        mask_time_prob: float = 0.0,
+        mask_time_length: int = 10,
+        mask_channel_prob: float = 0.0,
+        mask_channel_length: int = 64,
+        layerdrop: float = 0.0,
+        dropout: Optional[float] = None,
+        attention_dropout: Optional[float] = None,
+        activation_dropout: Optional[float] = None,
     ):
         super().__init__()
         from espnet_distill.student import load_student
@@ -101,8 +140,20 @@ class DistillStudentFrontend(AbsFrontend):
             raise ValueError("distill_student frontend: give freeze (always frozen) or freeze_steps, not both")
         self.freeze = freeze
         self.freeze_steps = freeze_steps
+        self.freeze_feature_extractor = _check_flag("freeze_feature_extractor", freeze_feature_extractor)
+        self.layerdrop = _check_prob("layerdrop", layerdrop)
+        self.masker = _build_masker(self.student.output_dim, mask_time_prob, mask_time_length,
+                                    mask_channel_prob, mask_channel_length)
+        if freeze and (self.masker is not None or self.layerdrop or freeze_feature_extractor):
+            raise ValueError("distill_student frontend: freeze: true keeps the whole student fixed; masking, layerdrop "
+                             "and freeze_feature_extractor are for fine-tuning it (use ESPnet's specaug on a frozen "
+                             "student's output instead)")
+        _set_dropouts(self.student, dropout, attention_dropout, activation_dropout)
         if freeze:
             self.student.requires_grad_(False)
+        if self.freeze_feature_extractor:
+            for p in _extractor_parameters(self.student):
+                p.requires_grad_(False)
         if freeze_steps:
             self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
         self.layer_weights = nn.Parameter(torch.zeros(num_states)) if self.output == "weighted_sum" else None
@@ -136,8 +187,11 @@ class DistillStudentFrontend(AbsFrontend):
         """
         if self.training and self.freeze_steps:
             self._count_update()
+        fine_tuning = self.training and not self.freeze
+        mask = self._mask if fine_tuning and self.masker is not None else None
         with self._frozen_student() if self._student_frozen() else contextlib.nullcontext():
-            out = self.student(input, input_lengths)
+            out = self.student(input, input_lengths, extractor_grad=not self.freeze_feature_extractor, mask=mask,
+                               layerdrop=self.layerdrop if fine_tuning else 0.0)
         hidden = out.hidden_states
         if self.output == "last":
             feats = hidden[-1]
@@ -156,6 +210,11 @@ class DistillStudentFrontend(AbsFrontend):
                 _LG.info("distill_student frontend: training the student from now on (after %d steps)",
                          self.freeze_steps)
 
+    def _mask(self, x: Tensor, lengths: Tensor) -> Tensor:
+        pad = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+        masked, _ = self.masker(x.clone(), pad)  # torchaudio's generator writes in place
+        return masked
+
     def _student_frozen(self) -> bool:
         if self.freeze:
             return True
@@ -163,8 +222,11 @@ class DistillStudentFrontend(AbsFrontend):
 
     @contextlib.contextmanager
     def _frozen_student(self):
+        """No gradients into the student; ``freeze: true`` also runs it in eval mode, while
+        ``freeze_steps`` keeps the training mode (dropout, masking), as fairseq does."""
         was_training = self.student.training
-        self.student.eval()
+        if self.freeze:
+            self.student.eval()
         try:
             with torch.no_grad():
                 yield
@@ -185,6 +247,55 @@ class DistillStudentFrontend(AbsFrontend):
             with torch.no_grad():
                 self.layer_weights.zero_()
         _LG.info("distill_student frontend: reloaded the pretrained student from %s", self.student_path)
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"distill_student frontend: {name} must be true or false, found {value!r}")
+    return value
+
+
+def _check_prob(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"distill_student frontend: {name} must be a probability in [0, 1), found {value!r}")
+    return float(value)
+
+
+def _build_masker(dim: int, time_prob, time_length, channel_prob, channel_length) -> Optional[nn.Module]:
+    """torchaudio's wav2vec 2.0 / HuBERT ``MaskGenerator`` (static spans), or None without masking."""
+    time_prob, channel_prob = _check_prob("mask_time_prob", time_prob), _check_prob("mask_channel_prob", channel_prob)
+    for name, length in (("mask_time_length", time_length), ("mask_channel_length", channel_length)):
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError(f"distill_student frontend: {name} must be an integer >= 1, found {length!r}")
+    if channel_prob > 0 and channel_length > dim:
+        raise ValueError(f"distill_student frontend: mask_channel_length {channel_length} is more than the student's "
+                         f"{dim} channels")
+    if time_prob == 0 and channel_prob == 0:
+        return None
+    from torchaudio.models.wav2vec2.components import MaskGenerator
+
+    return MaskGenerator(dim, time_prob, "static", 0.0, time_length, False, 1,
+                         channel_prob, "static", 0.0, channel_length, False, 1)
+
+
+def _set_dropouts(student, dropout, attention_dropout, activation_dropout) -> None:
+    """Set the encoder's dropout probabilities (None keeps a value)."""
+    if dropout is not None:
+        student.encoder.dropout.p = _check_prob("dropout", dropout)
+    for layer in student.encoder.layers:
+        if dropout is not None:
+            layer.dropout.p = dropout
+        if attention_dropout is not None:
+            layer.self_attn.dropout = _check_prob("attention_dropout", attention_dropout)
+        if activation_dropout is not None:
+            layer.activation_dropout.p = _check_prob("activation_dropout", activation_dropout)
+
+
+def _extractor_parameters(student) -> list:
+    """The front-end's convolutions: the CNN's conv blocks, or the fbank subsampler."""
+    fe = student.frontend
+    modules = getattr(fe, "conv_layers", None) or [getattr(fe, "subsampler")]
+    return [p for m in modules for p in m.parameters()]
 
 
 def _resolve_checkpoint(student: Optional[str]) -> Path:

@@ -1,4 +1,4 @@
-"""Add the ``distill_student`` frontend to ESPnet's frontend choices.
+"""Add the ``distill_student`` frontend (and the ``identity`` encoder) to ESPnet's choices.
 
 ESPnet has no plugin mechanism: every task module (``espnet2.tasks.asr``, ...) keeps its
 own ``frontend_choices`` (a ``ClassChoices``), looked up by name when the model is
@@ -16,8 +16,9 @@ from typing import Iterable, List, Optional
 
 _LG = logging.getLogger(__name__)
 
-#: The name users write (``frontend: distill_student``).
+#: The names users write (``frontend: distill_student``, ``encoder: identity``).
 FRONTEND_NAME = "distill_student"
+ENCODER_NAME = "identity"
 
 #: ESPnet tasks whose models start from speech, so that a student front end makes
 #: sense (SSL pre-training, text and synthesis tasks are left out). ``enh_s2t``
@@ -46,6 +47,7 @@ def register(tasks: Optional[Iterable[str]] = None, *, s3prl: bool = True) -> Li
             different class already registered under ``distill_student``.
         ImportError: a task named explicitly cannot be imported.
     """
+    from espnet_distill.espnet.encoder import IdentityEncoder
     from espnet_distill.espnet.frontend import DistillStudentFrontend
 
     explicit = tasks is not None
@@ -65,7 +67,10 @@ def register(tasks: Optional[Iterable[str]] = None, *, s3prl: bool = True) -> Li
         choices = getattr(module, "frontend_choices", None)
         if choices is None:
             raise ValueError(f"espnet2.tasks.{task} has no frontend_choices; cannot register {FRONTEND_NAME}")
-        _add(choices, DistillStudentFrontend, f"espnet2.tasks.{task}")
+        _add(choices, FRONTEND_NAME, DistillStudentFrontend, f"espnet2.tasks.{task}.frontend_choices")
+        encoders = getattr(module, "encoder_choices", None)
+        if encoders is not None and ENCODER_NAME not in encoders.classes:  # an ESPnet identity encoder would do
+            _add(encoders, ENCODER_NAME, IdentityEncoder, f"espnet2.tasks.{task}.encoder_choices")
         done.append(task)
     if s3prl:
         _register_s3prl()
@@ -81,17 +86,17 @@ def _register_s3prl() -> None:
         _LG.warning("s3prl upstreams not registered (frontend: s3prl cannot use the students): %s", err)
 
 
-def _add(choices, cls: type, where: str) -> None:
-    existing = choices.classes.get(FRONTEND_NAME)
+def _add(choices, name: str, cls: type, where: str) -> None:
+    existing = choices.classes.get(name)
     if existing is cls:
         return
     if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
         raise ValueError(
-            f"{where}.frontend_choices already maps {FRONTEND_NAME!r} to "
-            f"{existing.__module__}.{existing.__qualname__}; refusing to replace it with {cls.__module__}.{cls.__qualname__}"
+            f"{where} already maps {name!r} to {existing.__module__}.{existing.__qualname__}; "
+            f"refusing to replace it with {cls.__module__}.{cls.__qualname__}"
         )
     base = getattr(choices, "base_type", None)
     if base is not None and not issubclass(cls, base):
-        raise ValueError(f"{where}.frontend_choices takes subclasses of {base.__name__}; {cls.__name__} is not one")
-    choices.classes[FRONTEND_NAME] = cls  # a re-imported module's class replaces the stale one
-    _LG.debug("registered frontend %s in %s", FRONTEND_NAME, where)
+        raise ValueError(f"{where} takes subclasses of {base.__name__}; {cls.__name__} is not one")
+    choices.classes[name] = cls  # a re-imported module's class replaces the stale one
+    _LG.debug("registered %s in %s", name, where)

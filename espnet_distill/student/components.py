@@ -113,12 +113,14 @@ class CnnFrontend(nn.Module):
     def receptive_field(self) -> int:
         return self.config.receptive_field
 
-    def forward(self, wavs: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, wavs: Tensor, lengths: Tensor, *, extractor_grad: bool = True) -> Tuple[Tensor, Tensor]:
         """Waveforms to D-dim frames.
 
         Args:
             wavs: ``(B, N)`` zero-padded waveforms in [-1, 1].
             lengths: ``(B,)`` valid samples.
+            extractor_grad: ``False`` runs the conv blocks without gradients (fairseq's
+                ``feature_grad_mult: 0`` in fine-tuning); the projection to D still trains.
 
         Returns:
             ``(B, T, D)`` features (zero on padded frames) and ``(B,)`` valid frames,
@@ -127,8 +129,9 @@ class CnnFrontend(nn.Module):
         if wavs.shape[1] < self.receptive_field:
             return wavs.new_zeros(wavs.shape[0], 0, self.embed_dim), torch.zeros_like(lengths)
         x = wavs.unsqueeze(1)
-        for block in self.conv_layers:
-            x, lengths = block(x, lengths)
+        with torch.set_grad_enabled(extractor_grad and torch.is_grad_enabled()):
+            for block in self.conv_layers:
+                x, lengths = block(x, lengths)
         if self.config.grad_mult != 1.0 and self.training and x.requires_grad:
             x = GradMultiply.apply(x, self.config.grad_mult)
         x = x.transpose(1, 2)
@@ -228,13 +231,17 @@ class TransformerEncoder(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_layers))
         self.layers.apply(_init_bert_linear)
 
-    def forward(self, x: Tensor, lengths: Tensor, num_layers: Optional[int] = None) -> List[Tensor]:
+    def forward(self, x: Tensor, lengths: Tensor, num_layers: Optional[int] = None,
+                layerdrop: float = 0.0) -> List[Tensor]:
         """Run the encoder.
 
         Args:
             x: ``(B, T, D)`` front-end output.
             lengths: ``(B,)`` valid frames.
             num_layers: stop after this many layers (default: all).
+            layerdrop: in training, skip each layer with this probability (fairseq's
+                ``layerdrop``; the whole batch skips it, drawn from torch's RNG); a
+                skipped layer's hidden state is its input.
 
         Returns:
             ``num_layers + 1`` tensors ``(B, T, D)``: index 0 is ``x`` with padded
@@ -249,8 +256,10 @@ class TransformerEncoder(nn.Module):
         # an utterance with no valid frame would attend to nothing (NaN); let it attend to all
         attend = attend | (lengths == 0)[:, None]
         attend = attend[:, None, None, :]
+        drop = layerdrop > 0 and self.training
         for layer in self.layers[:num_layers]:
-            h = layer(h, attend)
+            if not (drop and float(torch.rand(())) < layerdrop):
+                h = layer(h, attend)
             hidden.append(h)
         return hidden
 

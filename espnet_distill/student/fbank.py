@@ -147,12 +147,15 @@ class FbankFrontend(nn.Module):
         self.cmvn_mean.copy_(mean)
         self.cmvn_std.copy_(std)
 
-    def forward(self, wavs: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, wavs: Tensor, lengths: Tensor, *, extractor_grad: bool = True) -> Tuple[Tensor, Tensor]:
         """Waveforms to D-dim frames at 20 ms.
 
         Args:
             wavs: ``(B, N)`` zero-padded waveforms in [-1, 1].
             lengths: ``(B,)`` valid samples.
+            extractor_grad: ``False`` runs the Conv1d + GLU subsampler without gradients
+                (the counterpart of fairseq's ``feature_grad_mult: 0`` for the waveform
+                CNN); the projection to D still trains.
 
         Returns:
             ``(B, T, D)`` (zero on padded frames) and ``(B,)`` valid frames, with
@@ -163,7 +166,8 @@ class FbankFrontend(nn.Module):
             return wavs.new_zeros(wavs.shape[0], 0, self.embed_dim), frames
         feats = (feats - self.cmvn_mean) / self.cmvn_std
         feats = feats.masked_fill(frame_padding_mask(frames, feats.shape[1])[..., None], 0.0)
-        x = F.glu(self.subsampler(feats.transpose(1, 2)), dim=1).transpose(1, 2)  # (B, T, D)
+        with torch.set_grad_enabled(extractor_grad and torch.is_grad_enabled()):
+            x = F.glu(self.subsampler(feats.transpose(1, 2)), dim=1).transpose(1, 2)  # (B, T, D)
         k = self.config.kernel_size
         lengths_out = torch.clamp(
             torch.div(frames + 2 * (k // 2) - k, FBANK_SUBSAMPLING, rounding_mode="floor") + 1, min=0

@@ -15,7 +15,7 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -143,7 +143,9 @@ class StudentModel(nn.Module):
 
     # -- forward ----------------------------------------------------------------------
     def forward(
-        self, wavs: Tensor, wav_lengths: Optional[Tensor] = None, *, frontend_only: bool = False
+        self, wavs: Tensor, wav_lengths: Optional[Tensor] = None, *, frontend_only: bool = False,
+        extractor_grad: bool = True, mask: Optional[Callable[[Tensor, Tensor], Tensor]] = None,
+        layerdrop: float = 0.0,
     ) -> StudentOutput:
         """Run the student.
 
@@ -152,6 +154,12 @@ class StudentModel(nn.Module):
             wav_lengths: ``(B,)`` valid samples; ``None`` means all valid.
             frontend_only: stop after the front-end (input distillation, stage 1):
                 ``hidden_states`` is ``[front-end output]``, no predictions.
+            extractor_grad: ``False`` keeps gradients out of the front-end's
+                convolutions (fine-tuning with a frozen feature extractor).
+            mask: ``(x (B, T, D), lengths (B,)) -> x``, applied to the front-end output
+                before the encoder (fine-tuning's time / channel masking); hidden state 0
+                is then the masked input the encoder saw.
+            layerdrop: the encoder's layerdrop probability (training only).
 
         Returns:
             :class:`StudentOutput`; frame counts ``T = floor((N - 400) / 320) + 1``
@@ -161,14 +169,16 @@ class StudentModel(nn.Module):
             raise ValueError(f"expected waveforms of shape (batch, samples), found {tuple(wavs.shape)}")
         if wav_lengths is None:
             wav_lengths = torch.full((wavs.shape[0],), wavs.shape[1], dtype=torch.long, device=wavs.device)
-        x, lengths = self.frontend(wavs, wav_lengths.to(wavs.device))
+        x, lengths = self.frontend(wavs, wav_lengths.to(wavs.device), extractor_grad=extractor_grad)
         front = self.frontend_head(x) if self.frontend_head is not None else None
         if frontend_only:
             return StudentOutput([x], lengths, [], [], None, front)
         if x.shape[1] == 0:  # too short for one frame: empty outputs, no conv on zero frames
             hidden = [x] + [x.clone() for _ in range(self.num_layers)]
         else:
-            hidden = self.encoder(x, lengths)
+            if mask is not None:
+                x = mask(x, lengths)
+            hidden = self.encoder(x, lengths, layerdrop=layerdrop)
         predictions = self.pred_heads(hidden) if self.pred_heads is not None else []
         units = self.unit_head(hidden[-1]) if self.unit_head is not None else None
         return StudentOutput(hidden, lengths, predictions, self.target_layers, units, front)
