@@ -1,4 +1,4 @@
-"""Speed and memory benchmarks: inference (the paper's protocol) and distillation throughput.
+"""Speed and memory benchmarks: inference (the authors' speed-test protocol) and distillation throughput.
 
 Run ``python -m espnet_distill.bin.benchmark`` (see ``docs/benchmarks.md``). Pieces:
 

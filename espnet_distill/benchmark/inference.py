@@ -1,4 +1,4 @@
-"""Inference timing with the paper's protocol.
+"""Inference timing with the protocol of the authors' scripts/speed_test.py.
 
 Upstream forward only, batch 1, a fixed number of threads, ``torch.inference_mode()``;
 the front-end and the encoder are timed separately. For every duration each model is
@@ -27,7 +27,7 @@ from espnet_distill.student.config import SAMPLE_RATE
 
 _LG = logging.getLogger(__name__)
 
-#: The model every speed-up is also given against (the paper's D&T-CNN).
+#: The model every speed-up is also given against (D&T-CNN, the CNN model of the authors' speed test).
 BASELINE = "dt_cnn"
 
 

@@ -1,6 +1,6 @@
 """The architectures a benchmark compares, at full size (``base``) or tiny (``tiny``, for CI).
 
-``base`` is the paper's setting: a HuBERT Base teacher (12 x 768, 512-channel CNN, 504 units,
+``base`` is the full-size setting: a HuBERT Base teacher (12 x 768, 512-channel CNN, 504 units,
 256-dim codewords; random weights, built with torchaudio), the four student presets and
 s3prl's DistilHuBERT (2 x 768, prediction heads for teacher layers 4/8/12) as the peer.
 
@@ -85,7 +85,7 @@ def distilhubert_config(
     """DistilHuBERT's ``distiller`` config (s3prl ``pretrain/distiller/config_model.yaml``, 3 heads).
 
     The shipped YAML has ``n_tasks: 2, pred_layer_id: [4, 12]``; the released
-    ``distilhubert_ls960_4-8-12`` checkpoint and the paper use three heads (4, 8, 12).
+    ``distilhubert_ls960_4-8-12`` checkpoint and DistilHuBERT's paper use three heads (4, 8, 12).
     """
     return {
         "extractor_mode": "default",

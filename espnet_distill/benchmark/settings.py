@@ -19,8 +19,8 @@ class BenchmarkSettings:
 
     Attributes:
         device: ``cpu`` or ``cuda`` (bf16 autocast on CUDA).
-        threads: ``torch.set_num_threads`` for the whole run (the paper fixes them).
-        scale: model sizes, ``base`` (the paper's) or ``tiny`` (CI).
+        threads: ``torch.set_num_threads`` for the whole run (the authors' speed test fixes 4).
+        scale: model sizes, ``base`` (HuBERT Base and the full-size students) or ``tiny`` (CI).
         durations: utterance lengths in seconds for inference timing (batch 1).
         reference_duration: the duration of the per-model summary numbers and ratios.
         warmup: untimed inference runs per (model, duration) before timing.
@@ -35,7 +35,7 @@ class BenchmarkSettings:
             ``2 * repeats``).
         quiet_wait_s: after a disturbed round, wait up to this long (per duration and for
             the steps, in all) for a quiet second before the next round.
-        dt_fbank_disc_weight: lambda of L_disc in the D&T-fbank step (the paper's "w_kl").
+        dt_fbank_disc_weight: lambda of L_disc in the D&T-fbank step ("w_kl" in the authors' checkpoint names).
         seed: for the random weights and waveforms.
     """
 

@@ -5,7 +5,7 @@ One random teacher is written once, in two formats (a torchaudio checkpoint that
 that s3prl's own ``hubert`` expert reads), so that every process and both distillation
 steps use the same teacher weights.
 
-Front-end / encoder split (what the paper's speed test times separately):
+Front-end / encoder split (what the authors' scripts/speed_test.py times separately):
 
 =============  ==============================================  =======================================
 model          front-end                                       encoder

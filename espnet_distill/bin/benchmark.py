@@ -1,4 +1,4 @@
-"""Benchmark the students: inference speed (the paper's protocol) and distillation throughput.
+"""Benchmark the students: inference speed (the authors' speed-test protocol) and distillation throughput.
 
 Usage:
     python -m espnet_distill.bin.benchmark --threads 2 --json exp/bench/cpu.json

@@ -1,4 +1,4 @@
-"""L_disc, the paper's discriminative loss, and the unit-agreement metric.
+"""L_disc, the discriminative loss the paper's abstract introduces, and the unit-agreement metric.
 
 The teacher's unit posteriors are ``p_T = softmax(teacher unit_logits)``; those
 logits are already HuBERT's ``cos(final_proj(h_L), codewords) / tau``. The
@@ -36,7 +36,7 @@ class DiscriminativeLoss(nn.Module):
     """KL divergence from the teacher's unit posteriors to the student's, over valid frames.
 
     Args:
-        weight: lambda, the weight of L_disc in the total loss (the paper sweeps 0.2-0.8).
+        weight: lambda, the weight of L_disc in the total loss (the authors' checkpoint names show 0.2-0.8).
         temperature: divide the student's scores by this before the softmax;
             ``None`` = do not (type2 "no tau", the authors' final choice). With a
             type1 head (cosines) use the teacher's logit temperature (0.1).

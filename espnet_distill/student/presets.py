@@ -11,10 +11,10 @@ parameters without heads:
                (k = 1..12); CNN initialised from the teacher
 ``sw_fbank``   ``sw_cnn`` with the fbank front-end; pos conv and layers from the      20,103,296
                teacher
-``dt_fbank``   ``dt_cnn`` with the fbank front-end (the paper's -17 % model)          19,107,008
+``dt_fbank``   ``dt_cnn`` with the fbank front-end (the abstract's -17 % model)       19,107,008
 =============  ===================================================================  ===========
 
-All four have a type2 unit head (the authors' final L_disc choice); the fbank ones
+All four have a type2 unit head (the variant of the models in the authors' speed test); the fbank ones
 also the front-end head of input distillation.
 
 Small ones for CPU work, sized for a tiny HuBERT teacher (256-dim, 4 layers, 100

@@ -132,7 +132,7 @@ class FbankFrontendConfig:
     with an odd kernel, the output has exactly the HuBERT CNN's frame count.
 
     Attributes:
-        num_mel_bins: fbank dimension (80 in the paper).
+        num_mel_bins: fbank dimension (80 in the authors' distiller_fbank upstream).
         kernel_size: the subsampler's kernel (odd; 5 as fairseq's ``Conv1dSubsampler``).
         dropout: dropout after the Linear.
         cmvn_path: ``.npz`` written by ``python -m espnet_distill.bin.compute_cmvn``;
