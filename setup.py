@@ -3,8 +3,43 @@
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+from setuptools.command.editable_wheel import editable_wheel
 
 HERE = Path(__file__).parent
+#: Run by Python at start-up from site-packages: it adds the import hook that registers the
+#: package's classes with ESPnet and s3prl when they are imported (espnet_distill/_import_hook.py).
+PTH = "espnet_distill_hooks.pth"
+
+
+class BuildPyWithPth(build_py):
+    """Put the .pth file at the root of the wheel (site-packages)."""
+
+    def run(self):
+        super().run()
+        self.copy_file(str(HERE / PTH), str(Path(self.build_lib, PTH)), preserve_mode=0)
+
+
+class EditableWheelWithPth(editable_wheel):
+    """``pip install -e``: the editable wheel carries the .pth file too."""
+
+    def _select_strategy(self, name, tag, build_lib):
+        inner = super()._select_strategy(name, tag, build_lib)
+
+        class WithPth:
+            def __call__(self, wheel, files, mapping):
+                inner(wheel, files, mapping)
+                wheel.writestr(PTH, (HERE / PTH).read_bytes())
+
+            def __enter__(self):
+                inner.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                return inner.__exit__(*exc)
+
+        return WithPth()
+
 version = {}
 exec((HERE / "espnet_distill" / "version.py").read_text(), version)  # a literal assignment, no config text
 
@@ -47,6 +82,7 @@ setup(
         # ESPnet's TEMPLATE asr.sh (format_wav_scp.py) and s3prl-main's SuperbASR problem
         "recipes": ["kaldiio", "sed_eval"],
     },
+    cmdclass={"build_py": BuildPyWithPth, "editable_wheel": EditableWheelWithPth},
     entry_points={
         "console_scripts": [
             "espnet-distill-python = espnet_distill.bin.python_wrapper:main",

@@ -13,9 +13,10 @@ Example (library use, e.g. before ``Speech2Text``):
     'DistillStudentFrontend'
 """
 
-from espnet_distill.espnet.register import FRONTEND_NAME, SPEECH_TASKS, register
+from espnet_distill.espnet.register import ENCODER_NAME, FRONTEND_NAME, SPEECH_TASKS, register, register_task_module
 
-__all__ = ["FRONTEND_NAME", "OUTPUTS", "SPEECH_TASKS", "DistillStudentFrontend", "register"]
+__all__ = ["ENCODER_NAME", "FRONTEND_NAME", "OUTPUTS", "SPEECH_TASKS", "DistillStudentFrontend", "register",
+           "register_task_module"]
 
 _LAZY = {"DistillStudentFrontend", "OUTPUTS"}
 

@@ -3,16 +3,22 @@
 ESPnet has no plugin mechanism: every task module (``espnet2.tasks.asr``, ...) keeps its
 own ``frontend_choices`` (a ``ClassChoices``), looked up by name when the model is
 built and frozen into ``--frontend``'s ``choices`` when the parser is made. So the
-class must be added in the process that builds the model, before the parser exists:
-the entry modules ``python -m espnet_distill.bin.asr_train`` / ``asr_inference`` and the
-``espnet-distill-python`` wrapper call :func:`register` at import time.
+class must be added in the process that builds the model, before the parser exists.
+The installed package does it by itself: :mod:`espnet_distill._import_hook` calls
+:func:`register_task_module` right after a task module has been imported. The entry
+modules ``python -m espnet_distill.bin.asr_train`` / ``asr_inference`` and the
+``espnet-distill-python`` wrapper also call :func:`register`, for environments where the
+hook is turned off (``ESPNET_DISTILL_NO_HOOK=1``).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from types import ModuleType
 from typing import Iterable, List, Optional
+
+from espnet_distill._import_hook import SPEECH_TASKS
 
 _LG = logging.getLogger(__name__)
 
@@ -47,9 +53,6 @@ def register(tasks: Optional[Iterable[str]] = None, *, s3prl: bool = True) -> Li
             different class already registered under ``distill_student``.
         ImportError: a task named explicitly cannot be imported.
     """
-    from espnet_distill.espnet.encoder import IdentityEncoder
-    from espnet_distill.espnet.frontend import DistillStudentFrontend
-
     explicit = tasks is not None
     names = list(SPEECH_TASKS if tasks is None else tasks)
     unknown = [t for t in names if t not in SPEECH_TASKS]
@@ -64,17 +67,30 @@ def register(tasks: Optional[Iterable[str]] = None, *, s3prl: bool = True) -> Li
                 raise
             _LG.debug("espnet2.tasks.%s is not in this ESPnet; skipped", task)
             continue
-        choices = getattr(module, "frontend_choices", None)
-        if choices is None:
-            raise ValueError(f"espnet2.tasks.{task} has no frontend_choices; cannot register {FRONTEND_NAME}")
-        _add(choices, FRONTEND_NAME, DistillStudentFrontend, f"espnet2.tasks.{task}.frontend_choices")
-        encoders = getattr(module, "encoder_choices", None)
-        if encoders is not None and ENCODER_NAME not in encoders.classes:  # an ESPnet identity encoder would do
-            _add(encoders, ENCODER_NAME, IdentityEncoder, f"espnet2.tasks.{task}.encoder_choices")
+        register_task_module(module)
         done.append(task)
     if s3prl:
         _register_s3prl()
     return done
+
+
+def register_task_module(module: ModuleType) -> None:
+    """Add ``frontend: distill_student`` (and ``encoder: identity``) to one imported
+    ``espnet2.tasks.<task>`` module. Idempotent.
+
+    Raises:
+        ValueError: the module has no frontend choices, or a name is taken by another class.
+    """
+    from espnet_distill.espnet.encoder import IdentityEncoder
+    from espnet_distill.espnet.frontend import DistillStudentFrontend
+
+    choices = getattr(module, "frontend_choices", None)
+    if choices is None:
+        raise ValueError(f"{module.__name__} has no frontend_choices; cannot register {FRONTEND_NAME}")
+    _add(choices, FRONTEND_NAME, DistillStudentFrontend, f"{module.__name__}.frontend_choices")
+    encoders = getattr(module, "encoder_choices", None)
+    if encoders is not None and ENCODER_NAME not in encoders.classes:  # an ESPnet identity encoder would do
+        _add(encoders, ENCODER_NAME, IdentityEncoder, f"{module.__name__}.encoder_choices")
 
 
 def _register_s3prl() -> None:

@@ -60,6 +60,11 @@ def register() -> None:
     """Add ``model: torchaudio_weighted`` to ESPnet's HubertTask (idempotent)."""
     from espnet2.tasks import hubert
 
+    register_task_module(hubert)
+
+
+def register_task_module(hubert) -> None:
+    """:func:`register` for the imported ``espnet2.tasks.hubert`` module (the import hook's call)."""
     classes = hubert.model_choices.classes
     existing = classes.get(MODEL_NAME)
     if existing is not None and existing is not WeightedTorchAudioHubertPretrainModel:

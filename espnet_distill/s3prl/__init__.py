@@ -65,6 +65,11 @@ def register() -> List[str]:
     return list(ENTRIES)
 
 
+def register_hub_module(hub) -> None:
+    """:func:`register` right after ``s3prl.hub`` has been imported (the import hook's call)."""
+    register()
+
+
 def check_upstream_name(name: str) -> None:
     """Raise a ValueError naming the choices when ``name`` is not an ``s3prl.hub`` entry.
 

@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from espnet_distill.bin.python_wrapper import PythonCommand, builds_models, split_command_line
-from tests.espnet.helpers import REPO, WRAPPER, asr_data_args, run
+from tests.espnet.helpers import REPO, WRAPPER, asr_data_args, best_model, run
 
 
 @pytest.fixture(autouse=True)
@@ -74,11 +74,12 @@ def test_stock_asr_train_through_the_wrapper(synth_corpus, student_ckpt, tmp_pat
          "--frontend_conf", f"student={student_ckpt}", "--frontend_conf", "fs=16k",
          "--encoder_conf", "hidden_size=32", "--encoder_conf", "output_size=32", "--optim_conf", "lr=0.01",
          "--max_epoch", "1", "--num_iters_per_epoch", "4", "--output_dir", exp, *asr_data_args(synth_corpus, tmp_path)],
-        tmp_path / "train.log", cwd=tmp_path, env={"ESPNET_DISTILL_REGISTER": "0"})  # the wrapper decides
+        tmp_path / "train.log", cwd=tmp_path,
+        env={"ESPNET_DISTILL_REGISTER": "0", "ESPNET_DISTILL_NO_HOOK": "1"})  # the wrapper decides, not the hook
     config = yaml.safe_load((exp / "config.yaml").read_text())
     assert config["frontend"] == "distill_student"
     assert config["frontend_conf"]["fs"] == "16k" and config["frontend_conf"]["freeze"] is True
-    state = torch.load(exp / "valid.loss.best.pth", weights_only=True)
+    state = torch.load(exp / best_model(exp), weights_only=True)
     initial = torch.load(student_ckpt, weights_only=True)["state_dict"]
     assert all(torch.equal(state[f"frontend.student.{k}"], v) for k, v in initial.items())  # frozen
     assert torch.count_nonzero(state["frontend.layer_weights"]) > 0  # the weighted sum trained
