@@ -39,3 +39,14 @@ def corpus_cmvn(synth_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cmvn") / "cmvn.npz"
     save_cmvn(out, compute_cmvn_from_data_dir(synth_corpus / "train", progress=False))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_ckpt(tmp_path_factory) -> Path:
+    """A random 4-layer x 128 HuBERT with a 24-unit head, saved in the torchaudio format."""
+    from espnet_distill.teacher import save_torchaudio_checkpoint
+    from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
+
+    config = tiny_config(encoder_num_layers=4)
+    model = random_hubert_pretrain(config, num_units=24, codeword_dim=16, seed=0)
+    return save_torchaudio_checkpoint(model, tmp_path_factory.mktemp("teacher") / "teacher.pt", config)

@@ -10,6 +10,7 @@ TorchCodec + FFmpeg from torchaudio 2.9 on and is deliberately not used.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -18,9 +19,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
-_LG = logging.getLogger(__name__)
+from espnet_distill.common import SAMPLE_RATE  # noqa: F401  (re-exported)
 
-SAMPLE_RATE = 16000
+_LG = logging.getLogger(__name__)
 
 Pathlike = Union[str, Path]
 
@@ -46,11 +47,25 @@ class AudioInfo:
         return self.num_frames / self.sample_rate if self.sample_rate else 0.0
 
 
+#: libsndfile's report of a WAV whose data chunk is shorter than its header says
+_WAV_TRUNCATED = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def unreadable_hint(path: Pathlike, err: Exception) -> str:
+    """What to do about a file libsndfile cannot open, when there is something to say."""
+    text = str(err).lower()
+    if "unimplemented" in text or "sphere" in text or str(path).lower().endswith((".sph", ".sphere")):
+        return ("; NIST SPHERE files compressed with shorten (as LDC ships AN4, TIMIT, WSJ) cannot be read "
+                "by libsndfile: convert them first, e.g. sph2pipe -f wav in.sph out.wav")
+    return ""
+
+
 def audio_info(path: Pathlike) -> AudioInfo:
     """Read the header of ``path``.
 
     Raises:
-        AudioError: if the file is missing or soundfile cannot parse its header.
+        AudioError: if the file is missing, soundfile cannot parse its header, or a WAV file
+            is truncated (its data chunk is shorter than the header declares).
     """
     path = Path(path)
     if not path.is_file():
@@ -58,7 +73,13 @@ def audio_info(path: Pathlike) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(f"{path}: not a readable audio file ({err})") from err
+        raise AudioError(f"{path}: not a readable audio file ({err}){unreadable_hint(path, err)}") from err
+    truncated = _WAV_TRUNCATED.search(info.extra_info or "")
+    if truncated and int(truncated.group(2)) < int(truncated.group(1)):
+        raise AudioError(
+            f"{path}: truncated WAV file: the header declares {truncated.group(1)} bytes of samples, the file "
+            f"holds {truncated.group(2)}; it was cut short (copy or download it again)"
+        )
     return AudioInfo(
         path=str(path),
         sample_rate=int(info.samplerate),
@@ -104,18 +125,17 @@ def load_audio(
         )
     if info.sample_rate != sample_rate and not resample:
         raise AudioError(
-            f"{path}: expected a sample rate of {sample_rate} Hz, found "
-            f"{info.sample_rate} Hz (pass resample=True to convert)"
+            f"{path}: expected a sample rate of {sample_rate} Hz, found {info.sample_rate} Hz: resample "
+            f"the data first (e.g. sox in.wav -r {sample_rate} out.wav; in Python, load_audio(..., resample=True))"
         )
     try:
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(f"{path}: corrupt audio, decoding failed ({err})") from err
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: audio file holds no samples")
-    if not np.isfinite(data).all():
-        bad = int((~np.isfinite(data)).sum())
-        raise AudioError(f"{path}: {bad} samples are NaN or infinite")
+    if data.shape[0] < info.num_frames:
+        raise AudioError(f"{path}: corrupt or truncated audio: the header declares {info.num_frames} samples, "
+                         f"{data.shape[0]} could be decoded")
+    check_samples(data, path)
     wav = torch.from_numpy(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0])
     if file_rate != sample_rate:
         import torchaudio.functional as AF
@@ -128,6 +148,30 @@ def load_audio(
             f"({wav.numel() / sample_rate:.4f} s); at least {min_samples} needed"
         )
     return wav.contiguous()
+
+
+def check_samples(array: np.ndarray, where: str, *, channels: Union[int, None] = None) -> None:
+    """Refuse decoded samples that would silently poison training: none at all, NaN or infinite
+    values, or (with ``channels``) another number of channels.
+
+    Args:
+        array: ``(N,)`` or ``(N, C)`` samples.
+        where: what to name in the message (a file, or ``utterance X (file F)``).
+        channels: the number of channels the caller takes (``None``: any).
+
+    Raises:
+        AudioError: naming ``where``.
+    """
+    if array.shape[0] == 0:
+        raise AudioError(f"{where}: audio file holds no samples")
+    found = 1 if array.ndim == 1 else int(array.shape[1])
+    if channels is not None and found != channels:
+        raise AudioError(f"{where}: expected {'mono' if channels == 1 else f'{channels}-channel'} audio, found "
+                         f"{found} channels: mix them down or pick one first (e.g. sox in.wav -c 1 out.wav)")
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise AudioError(f"{where}: {int((~finite).sum())} samples are NaN or infinite; the file is damaged "
+                         "(re-create it, or drop the utterance)")
 
 
 def save_audio(path: Pathlike, wav: torch.Tensor | np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

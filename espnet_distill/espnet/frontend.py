@@ -44,11 +44,13 @@ import torch
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from torch import Tensor, nn
 
+from espnet_distill.common import SAMPLE_RATE
+from espnet_distill.espnet.loader import expect_student_audio
+
 _LG = logging.getLogger(__name__)
 
 #: What the frontend can return.
 OUTPUTS = ("last", "layer", "weighted_sum")
-SAMPLE_RATE = 16000
 
 
 def parse_fs(fs: Union[int, float, str]) -> int:
@@ -128,6 +130,7 @@ class DistillStudentFrontend(AbsFrontend):
                 f"distill_student frontend: students take {SAMPLE_RATE} Hz audio, found fs={fs!r} ({rate} Hz); "
                 "resample the data to 16 kHz (asr.sh --fs 16k)"
             )
+        expect_student_audio(SAMPLE_RATE)  # ESPnet's loader now names bad utterances in this process
         self.student_path = _resolve_checkpoint(student)
         self.student = load_student(self.student_path)
         num_states = self.student.num_layers + 1

@@ -68,7 +68,7 @@ def load_trained_student(path: Pathlike) -> Tuple[StudentModel, Dict]:
     if not student_state:
         raise ExperimentError(f"{ckpt}: no 'student.*' keys; expected a DistillModel state dict "
                               f"(found keys like {sorted(state)[:3]})")
-    others = sorted(k for k in state if not k.startswith("student.") and k != "num_forwards")
+    others = sorted(k for k in state if not k.startswith("student.") and k not in ("num_forwards", "num_nonfinite"))
     if others:
         raise ExperimentError(f"{ckpt}: unexpected keys outside the student: {others[:5]} ({len(others)} in all)")
     student = StudentModel(config)

@@ -112,15 +112,24 @@ def soundfile_load(uri, frame_offset: int = 0, num_frames: int = -1, normalize: 
     Returns:
         ``(waveform, sample_rate)``; waveform ``(channels, frames)`` float32 in [-1, 1]
         (``(frames, channels)`` with ``channels_first=False``).
+
+    Raises:
+        espnet_distill.data.audio.AudioError: naming the file, for a truncated WAV or NaN /
+            infinite samples (s3prl's datasets would train on them silently).
     """
     import soundfile
     import torch
+
+    from espnet_distill.data.audio import audio_info, check_samples
 
     if not normalize:
         raise ValueError("soundfile_load: normalize=False (integer samples) is not supported; "
                          "install torchcodec and ffmpeg for it")
     stop = None if num_frames is None or num_frames < 0 else frame_offset + num_frames
+    if isinstance(uri, (str, bytes)) or hasattr(uri, "__fspath__"):
+        audio_info(uri)  # missing, unreadable, truncated: an error that names the file
     data, rate = soundfile.read(uri, start=frame_offset, stop=stop, dtype="float32", always_2d=True)
+    check_samples(data, str(uri))
     wav = torch.from_numpy(data)  # (frames, channels)
     return (wav.t().contiguous() if channels_first else wav), rate
 

@@ -65,6 +65,13 @@ class UpstreamExpert(nn.Module):
             front-end output, index k the output of student layer k (1-based), so
             it is s3prl's 0-based layer index. ``last_hidden_state``: index L.
         """
+        for i, wav in enumerate(wavs):
+            if wav.ndim != 1:
+                raise ValueError(f"distill_student upstream: input {i} of the batch has shape {tuple(wav.shape)}; "
+                                 "expected a mono waveform (samples,) at 16 kHz")
+            if not torch.isfinite(wav).all():
+                raise ValueError(f"distill_student upstream: input {i} of the batch ({wav.numel()} samples) holds "
+                                 f"{int((~torch.isfinite(wav)).sum())} NaN or infinite samples")
         lengths = torch.tensor([len(w) for w in wavs], device=wavs[0].device)
         out = self.model(pad_sequence(wavs, batch_first=True), lengths)
         hidden = list(out.hidden_states)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union
 
-SAMPLE_RATE = 16000
+from espnet_distill.common import SAMPLE_RATE  # noqa: F401  (re-exported)
+
 #: HuBERT / wav2vec 2.0 CNN: (channels, kernel, stride) per layer; fairseq ``conv_feature_layers``.
 HUBERT_CONV_LAYERS: Tuple[Tuple[int, int, int], ...] = ((512, 10, 5),) + ((512, 3, 2),) * 4 + ((512, 2, 2),) * 2
 #: Kaldi fbank framing at 16 kHz: 25 ms windows every 10 ms, ``snip_edges=True``.

@@ -1,8 +1,9 @@
 """Check distillation audio before training starts, not deep inside a data-loader worker.
 
 Every ``sound`` entry of ``--{train,valid}_data_path_and_name_and_type`` is checked from
-its header: the file exists and parses, is mono, is 16 kHz and has at least
-``min_samples`` samples. With ``policy="error"`` any bad utterance stops the run with a
+its header: the file exists and parses, is not a cut-short WAV, is mono, is 16 kHz and has
+at least ``min_samples`` samples; with ``decode=True`` every file is also decoded, so that
+NaN / infinite samples are found before training too. With ``policy="error"`` any bad utterance stops the run with a
 message naming the first offenders; with ``policy="skip"`` they are dropped from
 filtered copies of the scp and shape files written under the experiment directory,
 counted and logged.
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from espnet_distill.data.audio import AudioError, audio_info
+from espnet_distill.data.audio import AudioError, audio_info, load_audio
 from espnet_distill.data.kaldi_dir import read_kaldi_file, write_kaldi_file
 
 _LG = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ class CheckReport:
         return f"{self.scp}: {len(self.bad)} of {self.num_utts} utterances unusable ({shown}{' ...' if len(self.bad) > MAX_SHOWN else ''})"
 
 
-def check_scp(scp: Path, *, sample_rate: int = 16000, min_samples: int = 400, jobs: int = 8) -> CheckReport:
-    """Check every utterance of a ``wav.scp`` from its audio header."""
+def check_scp(scp: Path, *, sample_rate: int = 16000, min_samples: int = 400, jobs: int = 8,
+              decode: bool = False) -> CheckReport:
+    """Check every utterance of a ``wav.scp`` from its audio header (and its samples with ``decode``)."""
     entries = read_kaldi_file(scp)
 
     def one(entry: Tuple[str, str]) -> Optional[Tuple[str, str]]:
@@ -58,6 +60,11 @@ def check_scp(scp: Path, *, sample_rate: int = 16000, min_samples: int = 400, jo
             return uid, f"{path}: expected {sample_rate} Hz, found {info.sample_rate} Hz"
         if info.num_frames < min_samples:
             return uid, f"{path}: too short, {info.num_frames} samples; at least {min_samples} needed"
+        if decode:
+            try:
+                load_audio(path, sample_rate=sample_rate, min_samples=min_samples)
+            except AudioError as err:
+                return uid, str(err)
         return None
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -72,6 +79,7 @@ def check_and_filter(
     *,
     policy: str = "error",
     min_samples: int = 400,
+    decode: bool = False,
 ) -> Tuple[List[Tuple[str, str, str]], List[str], List[CheckReport]]:
     """Check the ``sound`` entries of ``data_triplets`` (``(path, name, type)``, as ESPnet parses them).
 
@@ -87,7 +95,7 @@ def check_and_filter(
     triplets = [tuple(t.split(",")) if isinstance(t, str) else tuple(t) for t in data_triplets]
     for path, _name, kind in triplets:
         if kind == "sound":
-            report = check_scp(Path(path), min_samples=min_samples)
+            report = check_scp(Path(path), min_samples=min_samples, decode=decode)
             reports.append(report)
             bad_ids |= set(report.bad)
     problems = [r for r in reports if r.bad]

@@ -17,7 +17,7 @@ Task options (all also settable in the YAML config)::
     max_samples: 250000                          # random crop of long utterances
     min_samples: 400                             # shorter utterances are unusable
     bad_utterance: error                         # or skip: drop, count and log them
-    check_data: true                             # check audio headers before training
+    check_data: header                           # header: check audio headers first; full: decode too; false
 
 Run with ``python -m espnet_distill.bin.distill_train --config conf/distill/<name>.yaml``.
 """
@@ -35,7 +35,7 @@ import yaml
 from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
-from espnet2.utils.types import str2bool, str_or_none
+from espnet2.utils.types import str_or_none
 
 from espnet_distill.tasks.collate import CropCollateFn
 from espnet_distill.tasks.config import DistillConfig
@@ -81,8 +81,11 @@ class DistillTask(AbsTask):
         group.add_argument("--bad_utterance", type=str, default="error", choices=["error", "skip"],
                            help="unusable audio (missing, unreadable, stereo, not 16 kHz, too short): "
                                 "stop with an error naming it, or skip it (counted and logged)")
-        group.add_argument("--check_data", type=str2bool, default=True,
-                           help="check every audio header before training starts")
+        group.add_argument("--check_data", type=str, default="header",
+                           help="before training: 'header' checks every file's header (missing, unreadable, "
+                                "truncated, stereo, rate, too short); 'full' also decodes every file (NaN / inf "
+                                "samples, so that --bad_utterance skip drops those too); 'false' skips the check. "
+                                "While training, ESPnet's loader stops at any bad utterance it reads, naming it")
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
@@ -110,15 +113,22 @@ class DistillTask(AbsTask):
         if config.restart_schedule and wrap_for_stages(args, config.frontend_steps):
             _LG.info("scheduler %s restarts after the %d front-end updates (distill_conf.restart_schedule)",
                      args.scheduler_conf["scheduler"], config.frontend_steps)
-        if not args.print_config and not args.dry_run and not args.collect_stats and args.check_data:
+        args.check_data = _check_mode(args.check_data)
+        training = not args.print_config and not args.dry_run and not args.collect_stats
+        if training and args.check_data != "false":
             _check_data(args)
-        return super().main(args=args)
+        result = super().main(args=args)
+        if training:
+            _refuse_all_skipped(Path(args.output_dir))
+        return result
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> DistillModel:
+        from espnet_distill.espnet.loader import expect_student_audio
         from espnet_distill.student import build_student
         from espnet_distill.teacher import load_teacher
 
+        expect_student_audio()  # ESPnet's loader names bad utterances (NaN, stereo, other rates) in this process
         if args.teacher is None:
             raise ValueError("--teacher is required: a teacher checkpoint (fairseq, HF, torchaudio, ESPnet, s3prl)")
         config = DistillConfig.from_dict(args.distill_conf)
@@ -207,6 +217,11 @@ def _drop_unused_heads(spec: Dict, config: DistillConfig) -> Dict:
             "without a temperature its softmax stays close to uniform and cannot match the teacher's "
             "posteriors (HuBERT's logit temperature is 0.1): set distill_conf.disc_temperature: 0.1, or use "
             "student_conf: {heads: {units: {type: type2}}}")
+    if config.frontend_steps > 0 and not heads.get("frontend"):
+        raise ValueError(
+            f"distill_conf.frontend_steps is {config.frontend_steps}, but the student has no front-end head "
+            "(heads.frontend: true, for fbank front-ends): input distillation's first stage needs one; set "
+            "distill_conf.frontend_steps: 0 for this student")
     if config.frontend_steps == 0 and heads.get("frontend"):
         _LG.info("distill_conf.frontend_steps is 0: the student's front-end head is not built")
         heads["frontend"] = False
@@ -227,13 +242,38 @@ def _deep_merge(base: Dict, overrides: Dict, path: str) -> Dict:
     return merged
 
 
+def _check_mode(value) -> str:
+    """``--check_data``: true / header, full, false (YAML booleans included)."""
+    mode = {"true": "header", "false": "false"}.get(str(value).lower(), str(value).lower())
+    if mode not in ("header", "full", "false"):
+        raise ValueError(f"--check_data: expected header, full or false (true = header), found {value!r}")
+    return mode
+
+
+def _refuse_all_skipped(output_dir: Path) -> None:
+    """Exit non-zero when the loss was NaN / inf in every update (ESPnet's Trainer skips such updates
+    and would otherwise finish 'successfully' with an untrained student)."""
+    latest = output_dir / "latest.pth"
+    if not latest.is_file():
+        return
+    state = torch.load(latest, map_location="cpu", weights_only=True)
+    forwards, nonfinite = int(state.get("num_forwards", 0)), int(state.get("num_nonfinite", 0))
+    if forwards > 0 and nonfinite >= forwards:
+        _LG.error("the loss was NaN or infinite in all %d training steps, so every update was skipped and the "
+                  "student did not train; the warnings above name the utterances of each step", forwards)
+        raise SystemExit(1)
+    if nonfinite:
+        _LG.warning("%d of %d training steps had a NaN / infinite loss and were skipped", nonfinite, forwards)
+
+
 def _check_data(args: argparse.Namespace) -> None:
     out = Path(args.output_dir) / "filtered"
     for mode in ("train", "valid"):
         triplets = getattr(args, f"{mode}_data_path_and_name_and_type")
         shapes = getattr(args, f"{mode}_shape_file")
         new_triplets, new_shapes, reports = check_and_filter(
-            triplets, shapes, out / mode, policy=args.bad_utterance, min_samples=args.min_samples)
+            triplets, shapes, out / mode, policy=args.bad_utterance, min_samples=args.min_samples,
+            decode=args.check_data == "full")
         setattr(args, f"{mode}_data_path_and_name_and_type", new_triplets)
         setattr(args, f"{mode}_shape_file", new_shapes)
         for r in reports:

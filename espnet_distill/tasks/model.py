@@ -62,6 +62,13 @@ class DistillModel(AbsESPnetModel):
         )
         # training forwards so far; persistent, so resume restores the stage
         self.register_buffer("num_forwards", torch.zeros((), dtype=torch.long))
+        # training forwards whose loss was NaN / inf (ESPnet's Trainer skips their update)
+        self.register_buffer("num_nonfinite", torch.zeros((), dtype=torch.long))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints written before num_nonfinite existed: nothing was counted
+        state_dict.setdefault(prefix + "num_nonfinite", torch.zeros((), dtype=torch.long))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def teacher(self) -> Teacher:
@@ -97,6 +104,9 @@ class DistillModel(AbsESPnetModel):
         student_out = self.student(speech, speech_lengths, frontend_only=stage == 1)
         with _fp32(speech.device):
             loss, terms = self.loss(student_out, teacher_out)
+        if self.training and not torch.isfinite(loss):
+            self.num_nonfinite += 1
+            _LG.warning("non-finite loss (%s) on utterances %s", float(loss), kwargs.get("utt_id", "(ids unknown)"))
         stats = {k: v.detach() for k, v in terms.items()}
         stats["stage"] = torch.tensor(float(stage), device=loss.device)
         batch_size = torch.tensor(speech.shape[0], device=loss.device)

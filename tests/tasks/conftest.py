@@ -1,4 +1,4 @@
-"""Fixtures for DistillTask runs: a tiny HuBERT teacher checkpoint and CMVN statistics."""
+"""Helpers of the DistillTask runs (the tiny teacher and CMVN fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import List
-
-import pytest
-
-from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
-from espnet_distill.teacher import save_torchaudio_checkpoint
-
-
-@pytest.fixture(scope="session")
-def tiny_teacher_ckpt(tmp_path_factory) -> Path:
-    """A random 4-layer x 128 HuBERT with a 24-unit head, saved in the torchaudio format."""
-    config = tiny_config(encoder_num_layers=4)
-    model = random_hubert_pretrain(config, num_units=24, codeword_dim=16, seed=0)
-    return save_torchaudio_checkpoint(model, tmp_path_factory.mktemp("teacher") / "teacher.pt", config)
 
 
 def distill_args(corpus: Path, teacher: Path, out: Path, *extra: str) -> List[str]:

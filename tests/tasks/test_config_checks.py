@@ -29,6 +29,8 @@ def test_heads_the_objective_needs():
         _plan("--student_conf", "heads={units: null}")
     with pytest.raises(ValueError, match="L_reg needs the student's heads.targets"):
         _plan("--student_conf", "heads={targets: null}")
+    with pytest.raises(ValueError, match="frontend_steps is 80, but the student has no front-end head"):
+        _plan("--student", "tiny_cnn")  # a CNN student cannot run input distillation's first stage
     plan = _plan("--distill_conf", "disc_weight=0.0")  # no L_disc: the unit head is simply not built
     assert plan["disc_weight"] == 0.0
 

@@ -44,7 +44,8 @@ def test_two_stage_fbank_distillation(synth_corpus, tiny_teacher_ckpt, corpus_cm
 
     # checkpoints hold the student and the update counter only, never the teacher
     state = torch.load(exp / "valid.loss.best.pth", map_location="cpu", weights_only=True)
-    assert {k.split(".")[0] for k in state} == {"student", "num_forwards"}
+    assert {k.split(".")[0] for k in state} == {"student", "num_forwards", "num_nonfinite"}
+    assert int(state["num_nonfinite"]) == 0
     assert int(state["num_forwards"]) == 16
     assert (exp / "student_config.yaml").is_file() and (exp / "distill_provenance.yaml").is_file()
 
