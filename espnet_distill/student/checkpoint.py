@@ -109,17 +109,19 @@ def read_checkpoint(path: Pathlike, map_location: Union[str, torch.device] = "cp
             loadable with ``weights_only=True``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(_wrong_kind(path, CheckpointError(f"{path} is a directory")))
     if not path.is_file():
         raise FileNotFoundError(f"{path}: student checkpoint does not exist")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # unpickling errors come in many types
-        raise CheckpointError(
-            f"{path}: cannot be read as a student checkpoint with torch.load(weights_only=True): {err}"
-        ) from err
+        raise CheckpointError(_wrong_kind(path, CheckpointError(
+            f"{path}: cannot be read as a student checkpoint with torch.load(weights_only=True): {err}"))) from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         found = sorted(ckpt)[:10] if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise CheckpointError(f"{path}: not an {FORMAT} checkpoint (expected 'format': '{FORMAT}'; found {found})")
+        raise CheckpointError(_wrong_kind(path, CheckpointError(
+            f"{path}: not an {FORMAT} checkpoint (expected 'format': '{FORMAT}'; found {found})")))
     version = ckpt.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
@@ -130,6 +132,12 @@ def read_checkpoint(path: Pathlike, map_location: Union[str, torch.device] = "cp
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {missing}")
     return ckpt
+
+
+def _wrong_kind(path: Path, error: Exception) -> str:
+    from espnet_distill.file_kinds import wrong_kind_message
+
+    return wrong_kind_message(path, "student", "a student checkpoint", error) or str(error)
 
 
 def load_student(path: Pathlike, map_location: Union[str, torch.device] = "cpu") -> StudentModel:

@@ -203,10 +203,23 @@ def load_cmvn(path: Pathlike) -> CmvnStats:
         raise FileNotFoundError(
             f"{path}: CMVN statistics file does not exist (make it with `python -m espnet_distill.bin.compute_cmvn`)"
         )
-    with np.load(path, allow_pickle=False) as data:
+    from espnet_distill.file_kinds import wrong_kind_message
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:  # text, a torch file, a damaged npz
+        raise ValueError(wrong_kind_message(path, "cmvn", "a CMVN statistics file", err)
+                         or f"{path}: not a CMVN statistics file (an .npz written by python -m "
+                            f"espnet_distill.bin.compute_cmvn): {err}") from err
+    with data:
+        if not hasattr(data, "files"):
+            raise ValueError(f"{path}: not a CMVN statistics file (an .npz written by compute_cmvn), found a "
+                             "single array")
         missing = [k for k in ("mean", "std") if k not in data.files]
         if missing:
-            raise ValueError(f"{path}: not a CMVN statistics file, missing {missing}; found {data.files}")
+            err = ValueError(f"missing {missing}; found {data.files}")
+            raise ValueError(wrong_kind_message(path, "cmvn", "a CMVN statistics file", err)
+                             or f"{path}: not a CMVN statistics file, {err}")
         return CmvnStats(
             data["mean"],
             data["std"],

@@ -98,7 +98,16 @@ def load_teacher(
     """
     fmt = _canonical_format(format)
     with trusted_checkpoints(bool(trust_checkpoint)):
-        teacher = _load(source, fmt, normalize_waveform=normalize_waveform, config=config, download_dir=download_dir)
+        try:
+            teacher = _load(source, fmt, normalize_waveform=normalize_waveform, config=config,
+                            download_dir=download_dir)
+        except TeacherFormatError as err:
+            from espnet_distill.file_kinds import wrong_kind_message
+
+            better = wrong_kind_message(source, "teacher", "a teacher checkpoint", err) if Path(source).exists() else None
+            if better is None:
+                raise
+            raise TeacherFormatError(better) from err
     if need_units and not teacher.has_unit_head:
         try:
             teacher._require_units()
