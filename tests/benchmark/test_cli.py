@@ -1,7 +1,8 @@
 """``python -m espnet_distill.bin.benchmark --quick``: every number of the report is produced.
 
-The quick run uses tiny models and two rounds, so its values mean nothing; the test only
-checks that each key exists and is a positive finite number, that the chart is written
+The quick run uses tiny models and two rounds, so its timings mean nothing; the tests check
+that each key exists, that the numbers that do not depend on timing hold (parameter counts,
+MACs, the fbank front-end's savings) and that the timings add up, that the chart is written
 and that stdout carries the markdown tables alone.
 """
 
@@ -64,21 +65,35 @@ def quick_run(tmp_path_factory):
     return json.loads(out.read_text()), proc, out, elapsed
 
 
-def test_every_required_number_is_positive_and_finite(quick_run):
+def test_every_required_number_is_there(quick_run):
     report = quick_run[0]
     for key in KEYS:
         value = _get(report, key)
         assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{key}: not a number: {value!r}"
-        assert math.isfinite(value) and value > 0, f"{key}: expected a positive finite number, found {value!r}"
 
 
-def test_all_measurements_are_positive_and_finite(quick_run):
+def test_sizes_and_macs_follow_the_architectures(quick_run):
+    """Counted, not timed: exact at any scale."""
+    models = quick_run[0]["models"]
+    for student in STUDENTS:
+        assert models[student]["params"] < models["teacher"]["params"], student
+        assert models[student]["macs_per_second"] < models["teacher"]["macs_per_second"], student
+    # the fbank front-end replaces the waveform CNN: fewer MACs, by more than the CNN student's front-end share
+    for family in ("dt", "sw"):
+        cnn, fbank = models[f"{family}_cnn"], models[f"{family}_fbank"]
+        assert fbank["macs_per_second"] < 0.6 * cnn["macs_per_second"], family
+    assert models["distilhubert"]["params"] == models["sw_cnn"]["params"]  # the same architecture in s3prl
+
+
+def test_timings_add_up(quick_run):
     report = quick_run[0]
-    for section in ("models", "ratios", "ratios_by_duration", "distill_step"):
-        numbers = list(_numbers(report[section], section))
-        assert numbers, f"{section}: no numbers"
-        bad = [(p, v) for p, v in numbers if not (math.isfinite(v) and v > 0)]
-        assert not bad, f"not positive finite: {bad}"
+    duration = report["settings"]["reference_duration"]
+    for name, m in report["models"].items():
+        assert m["frontend_ms"] + m["encoder_ms"] == pytest.approx(m["total_ms"], rel=1e-6), name
+        assert m["rtf"] == pytest.approx(m["total_ms"] / 1000 / duration, rel=1e-6), name
+    step = report["distill_step"]
+    assert step["peak_ratio"] == pytest.approx(step["ours_peak_mb"] / step["s3prl_peak_mb"], rel=1e-6)
+    assert step["audio_seconds_per_step"] == pytest.approx(sum(step["batch_seconds"]))
 
 
 def test_machine_and_settings_are_described(quick_run):
@@ -100,10 +115,6 @@ def test_chart_and_table(quick_run):
     assert "| model |" in proc.stdout and "Distillation step" in proc.stdout
     assert "[DistillerModel]" not in proc.stdout, "s3prl's prints must not reach stdout"
     assert proc.stdout.lstrip().startswith("**dt_fbank vs dt_cnn")
-
-
-def test_quick_mode_is_fast(quick_run):
-    assert quick_run[3] < 120, f"--quick took {quick_run[3]:.0f} s; CI allows 2 minutes"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")

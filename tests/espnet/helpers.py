@@ -52,10 +52,18 @@ def asr_data_args(corpus: Path, work: Path) -> List[str]:
     return args
 
 
+def best_model(exp: Path) -> str:
+    """The file ESPnet keeps for the config's first ``best_model_criterion`` (e.g. valid.cer_ctc.best.pth)."""
+    import yaml
+
+    phase, key, _ = yaml.safe_load((exp / "config.yaml").read_text())["best_model_criterion"][0]
+    return f"{phase}.{key}.best.pth"
+
+
 def decode_args(corpus: Path, exp: Path, out: Path) -> List[str]:
     return ["--ngpu", "0", "--batch_size", "1",
             "--data_path_and_name_and_type", f"{corpus / 'test'}/wav.scp,speech,sound",
-            "--asr_train_config", str(exp / "config.yaml"), "--asr_model_file", str(exp / "valid.loss.best.pth"),
+            "--asr_train_config", str(exp / "config.yaml"), "--asr_model_file", str(exp / best_model(exp)),
             "--output_dir", str(out), "--ctc_weight", "1.0", "--lm_weight", "0", "--beam_size", "1"]
 
 
@@ -75,7 +83,7 @@ def frontend_state(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     return {k: v for k, v in state.items() if k.startswith("frontend.")}
 
 
-def assert_decoder_frontend_matches(exp: Path, cwd: Path, model_name: str = "valid.loss.best.pth") -> Dict[str, torch.Tensor]:
+def assert_decoder_frontend_matches(exp: Path, cwd: Path, model_name: str = None) -> Dict[str, torch.Tensor]:
     """Build the model as ``asr_inference`` does (in ``cwd``) and check every ``frontend.*`` tensor came from the file.
 
     ESPnet loads with ``strict=False``, so a key the frontend renamed or lost would keep
@@ -89,6 +97,7 @@ def assert_decoder_frontend_matches(exp: Path, cwd: Path, model_name: str = "val
     from espnet_distill.espnet import register
 
     register(["asr"])
+    model_name = model_name or best_model(exp)
     trained = frontend_state(torch.load(exp / model_name, map_location="cpu", weights_only=True))
     with contextlib.chdir(cwd):  # relative paths in the config are relative to the recipe dir
         model, _ = ASRTask.build_model_from_file(exp / "config.yaml", exp / model_name, "cpu")

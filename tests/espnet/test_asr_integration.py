@@ -16,7 +16,8 @@ import torch
 import yaml
 
 from espnet_distill.data.scoring import score_files
-from tests.espnet.helpers import MICRO_LAYERS, REPO, asr_data_args, assert_decoder_frontend_matches, decode_args, run
+from tests.espnet.helpers import (MICRO_LAYERS, REPO, asr_data_args, assert_decoder_frontend_matches, best_model,
+                                  decode_args, run)
 
 
 def _train_decode_score(corpus: Path, work: Path, config: Path, extra=()):
@@ -26,14 +27,17 @@ def _train_decode_score(corpus: Path, work: Path, config: Path, extra=()):
     run([sys.executable, "-m", "espnet_distill.bin.asr_inference", *decode_args(corpus, exp, work / "decode")],
         work / "decode.log", cwd=work)
     result = score_files(corpus / "test" / "text", work / "decode" / "1best_recog" / "text")
-    assert result.num_utts == 16 and result.cer >= 0 and result.wer >= 0
+    # a model trained for a few updates on 128 utterances is far from perfect, and CTC cannot emit
+    # much more than a character per frame: the CER of the decoded test set lies in (0, 1.5]
+    assert result.num_utts == 16 and 0.0 < result.cer <= 1.5 and 0.0 < result.wer <= 1.5, result
     return exp
 
 
 def test_finetuned_student_frontend(synth_corpus, student_ckpt, tmp_path):
     shutil.copy(student_ckpt, tmp_path / "student.ckpt")  # the config refers to it relative to the cwd
     exp = _train_decode_score(synth_corpus, tmp_path, REPO / "conf/asr/finetune_ctc.yaml",
-                              ["--frontend_conf", "student=student.ckpt", "--max_epoch", "1"])
+                              ["--frontend_conf", "student=student.ckpt", "--frontend_conf", "mask_channel_length=16",
+                               "--max_epoch", "1", "--num_iters_per_epoch", "8", "--batch_bins", "800000"])
     config = yaml.safe_load((exp / "config.yaml").read_text())
     assert config["frontend"] == "distill_student" and config["frontend_conf"]["student"] == "student.ckpt"
 
@@ -52,7 +56,7 @@ def _check_pack_carries_the_student(exp: Path, work: Path, trained):
     from espnet_distill.bin.pack import main as pack_main
 
     with contextlib.chdir(work):  # paths in the archive are relative to the recipe dir
-        pack_main(["asr", "--asr_train_config", "exp/config.yaml", "--asr_model_file", "exp/valid.loss.best.pth",
+        pack_main(["asr", "--asr_train_config", "exp/config.yaml", "--asr_model_file", f"exp/{best_model(exp)}",
                    "--option", "student.ckpt", "--outpath", "packed.zip"])
     files = unpack(work / "packed.zip", work / "unpacked")
     model, _ = ASRTask.build_model_from_file(files["asr_train_config"], files["asr_model_file"], "cpu")

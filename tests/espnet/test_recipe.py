@@ -18,16 +18,22 @@ def test_shell_syntax(script):
 
 
 def test_configs_are_the_package_configs():
-    for name, target in (("train_asr_finetune_ctc.yaml", "finetune_ctc.yaml"), ("train_asr_superb.yaml", "superb_asr.yaml")):
+    for name, target in (("train_asr_finetune_ctc.yaml", "finetune_ctc.yaml"),
+                         ("train_asr_finetune_ctc_10h.yaml", "finetune_ctc_10h.yaml"),
+                         ("train_asr_finetune_ctc_1h.yaml", "finetune_ctc_1h.yaml"),
+                         ("train_asr_superb.yaml", "superb_asr.yaml")):
         link = RECIPE / "conf" / name
         assert link.is_symlink() and link.resolve() == (REPO / "conf/asr" / target).resolve()
         config = yaml.safe_load(link.read_text())
-        assert config["frontend"] == "distill_student" and config["model_conf"]["extract_feats_in_collect_stats"] is False
-        assert config["frontend_conf"]["student"] == "exp/student/student.ckpt"  # where run.sh expects it
+        # asr.sh's default global_mvn needs stage 10 to run the student and write feats_stats.npz
+        assert config["frontend"] == "distill_student" and config["model_conf"]["extract_feats_in_collect_stats"] is True
+        assert config["frontend_conf"]["student"] == "exp/student/student.pth"  # where run.sh expects it
+        assert config["best_model_criterion"][0] == ["valid", "cer_ctc", "min"]  # run.sh decodes valid.cer_ctc.ave.pth
     run_sh = (RECIPE / "run.sh").read_text()
-    for needed in ("--python espnet-distill-python", "--feats_normalize utterance_mvn", "conf/train_asr_finetune_ctc.yaml",
-                   "conf/decode_ctc.yaml", "--inference_asr_model valid.loss.ave.pth"):
+    for needed in ("--python espnet-distill-python", "conf/train_asr_finetune_ctc${protocol}.yaml",
+                   "conf/decode_ctc.yaml", "--inference_asr_model valid.cer_ctc.ave.pth"):
         assert needed in run_sh
+    assert "--feats_normalize" not in run_sh  # asr.sh's default (global_mvn) works
 
 
 def test_setup_needs_an_espnet_checkout(tmp_path):
