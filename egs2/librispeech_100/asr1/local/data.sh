@@ -39,7 +39,6 @@ if "${synthetic}"; then
         python3 -m espnet_distill.bin.make_corpus --out downloads/synth --num-utts "${synthetic_utts}" \
             --layout librispeech --no-progress
     fi
-    parts="train-clean-100 dev-clean test-clean"
 else
     if [ -z "${LIBRISPEECH:-}" ]; then
         log "Error: set LIBRISPEECH in db.sh (the directory holding LibriSpeech/)"
