@@ -37,12 +37,11 @@ def test_quick_recipe_writes_the_report(quick_run):
     root, _, proc = quick_run
     exp = root / "exp"
     report = json.loads((exp / "report.json").read_text())
-    for key in ("teacher.params", "student.params", "student.speedup_vs_teacher", "student.cer", "scratch.cer",
-                "seeds", "teacher_units", "wall_seconds"):
-        value = report
-        for part in key.split("."):
-            value = value[part]
-        assert isinstance(value, (int, float)) and value >= 0, key
+    assert report["student"]["params"] == 978_240  # mini_fbank without its distillation heads
+    assert 3.7e6 < report["teacher"]["params"] < 3.8e6  # the 4 x 256 HuBERT of conf/hubert_tiny.yaml
+    for arm in ("student", "scratch"):  # a few CTC updates on 2 labelled minutes: far from 0, CTC bounds it
+        assert 0.0 < report[arm]["cer"] <= 1.5, (arm, report[arm]["cer"])
+    assert report["wall_seconds"] >= max(report["stage_seconds"].values())
     assert report["teacher_units"] == 20 and report["seeds"] == 1
     assert report["teacher"]["format"] == "espnet"  # pre-trained by ESPnet's HubertTask
     assert report["teacher"]["params"] > 3 * report["student"]["params"]
