@@ -22,3 +22,20 @@ def test_files_with_empty_hypotheses(tmp_path):
     (tmp_path / "hyp").write_text("u1 GO HOME\nu2\n")
     r = score_files(tmp_path / "ref", tmp_path / "hyp")
     assert r.wer == pytest.approx(1 / 3)
+
+
+def test_cli_scores_several_decodings_in_one_call(tmp_path, capsys):
+    import json
+
+    from espnet_distill.bin.score import main
+
+    (tmp_path / "ref").write_text("u1 GO HOME\nu2 STOP\n")
+    (tmp_path / "hyp1").write_text("u1 GO HOME\nu2 STOP\n")
+    (tmp_path / "hyp2").write_text("u1 GO\nu2 STOP\n")
+    argv = ["--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp1"), "--json", str(tmp_path / "1.json"),
+            "--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp2"), "--json", str(tmp_path / "2.json")]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["wer"] for x in lines] == [0.0, pytest.approx(1 / 3)]  # in the order given
+    assert json.loads((tmp_path / "2.json").read_text())["wer"] == pytest.approx(1 / 3)
+    assert main(argv + ["--hyp", str(tmp_path / "hyp1")]) == 2  # 3 --hyp for 2 --ref

@@ -322,12 +322,16 @@ fi
 
 if stage_on 9; then
     begin 9 "scoring"
+    score_args=(); scored=()
     for arm in $(arms); do for seed in $(seq 1 "${seeds}"); do for set in ${test_sets}; do
         dir=$(arm_dir "${arm}" "${seed}")/decode_${set}
-        "${python}" -m espnet_distill.bin.score --ref "${datadir}/${set}/text" --key_file "${dir}/logdir/keys.scp" \
-            --hyp "${dir}/1best_recog/text" --json "${dir}/score.json" >/dev/null
-        log "  ${arm} seed ${seed} ${set}: $(tr -d '\n ' <"${dir}/score.json")"
+        score_args+=(--ref "${datadir}/${set}/text" --key_file "${dir}/logdir/keys.scp" \
+                     --hyp "${dir}/1best_recog/text" --json "${dir}/score.json")
+        scored+=("${arm} seed ${seed} ${set}")
     done; done; done
+    scores=$("${python}" -m espnet_distill.bin.score "${score_args[@]}") || die "scoring failed"
+    i=0
+    while read -r line; do log "  ${scored[${i}]}: ${line// /}"; i=$((i + 1)); done <<<"${scores}"
     finish 9 score
 fi
 

@@ -75,7 +75,7 @@ if [ "${smoke}" = true ]; then
         --teacher "${s}/downloads_smoke/hubert_base_ls960.pt" \
         --datadir "${s}/data_smoke" --dumpdir "${s}/dump_smoke" \
         --ngpu 0 --inference_ngpu 0 --threads 2 --nj 2 --inference_nj 1 --decode_utts 3 \
-        --distill_args "${smoke_distill}" --asr_args "--max_epoch 1 --num_iters_per_epoch 2" \
+        --distill_args "${smoke_distill}" --asr_args "--max_epoch 1 --num_iters_per_epoch 2 --batch_bins 400000" \
         --benchmark_args "--durations 1 --repeats 1" \
         "${args[@]+"${args[@]}"}"
 else
