@@ -150,5 +150,5 @@ def wrong_kind_message(path: Pathlike, expected: str, what: str, error: Exceptio
     if not hint:
         return None
     said = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    said = said if len(said) <= 160 else said[:157] + "..."
+    said = said if len(said) <= 400 else said[:397] + "..."  # keep what the loader found
     return f"{path} is not {what}: {hint}. (The loader said: {said})"

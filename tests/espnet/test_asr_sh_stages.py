@@ -17,7 +17,7 @@ import pytest
 
 from espnet_distill.data.asr_prep import char_token_list, write_token_list
 from espnet_distill.data.kaldi_dir import read_data_dir
-from espnet_distill.data.scoring import score_files
+from tests.ctc_checks import assert_ctc_decoding
 from tests.espnet.helpers import REPO, best_model, make_student, run
 
 LIB = REPO / "egs2" / "TEMPLATE" / "lib"
@@ -109,5 +109,4 @@ def test_stages_10_to_12_with_stock_defaults(config, synth_corpus, tmp_path):
         cwd=tmp_path, env=env)
     merged = "".join((dec / f"output.{j + 1}" / "1best_recog" / "text").read_text() for j in range(2))
     (dec / "text").write_text(merged)
-    result = score_files(test / "text", dec / "text")
-    assert result.num_utts == 16 and 0.0 < result.cer <= 1.5
+    assert_ctc_decoding(test, dec / "text")

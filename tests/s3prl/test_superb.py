@@ -64,7 +64,8 @@ def test_run_downstream_asr_train_and_evaluate(synth_corpus, student_ckpt, tmp_p
     refs = dict(read_kaldi_file(exp / "test-clean-noLM-ref.ark", allow_empty_value=True))
     hyps = dict(read_kaldi_file(exp / "test-clean-noLM-hyp.ark", allow_empty_value=True))
     result = score_texts(refs, hyps)
-    assert result.num_utts == 16
+    # every test-clean utterance is scored (make_corpus deals the test split into test-clean/-other)
+    assert result.num_utts == len(list((synth_corpus / "LibriSpeech" / "test-clean").rglob("*.flac"))) >= 8
     assert result.wer * 100 == pytest.approx(reported, abs=1e-6)  # jiwer agrees with s3prl's editdistance WER
 
 

@@ -79,15 +79,6 @@ train_dir() {
     return 0
 }
 
-# rotate_log FILE: keep an earlier FILE as FILE's .1 (.1 as .2, ...), as espnet2.bin.launch does
-rotate_log() {
-    local log=$1 stem=${1%.*} ext=${1##*.} i
-    [ -f "${log}" ] || return 0
-    i=1; while [ -f "${stem}.${i}.${ext}" ]; do i=$((i + 1)); done
-    for ((; i > 1; i--)); do mv "${stem}.$((i - 1)).${ext}" "${stem}.${i}.${ext}"; done
-    mv "${log}" "${stem}.1.${ext}"
-}
-
 # kill_tree PID: stop a job and everything it started
 kill_tree() {
     local child
@@ -97,7 +88,7 @@ kill_tree() {
 
 # launch DESC DIR CMD...: a training job through ESPnet's launcher (espnet2.bin.launch), which
 # hands it to cmd.sh's job command (${cuda_cmd} with --ngpu > 0, else ${train_cmd}) with --ngpu
-# and --num_nodes; the job logs to DIR/train.log (an earlier log is kept as train.1.log, ...).
+# and --num_nodes; the job logs to DIR/train.log (the launcher keeps an earlier one as train.1.log).
 # In the foreground a progress bar follows that log (espnet_distill.bin.progress) until the job
 # ends; show_progress=false hides it (a job run in the background). Ctrl-C stops the job and
 # the background job ${background_pid}. Returns the job's exit status.
@@ -108,7 +99,6 @@ launch() {
     shift 2
     [ "${ngpu}" -gt 0 ] && cmd=${cuda_cmd}
     mkdir -p "${dir}"
-    rotate_log "${dir}/train.log"
     "${python}" -m espnet2.bin.launch --cmd "${cmd} --num_threads ${threads}" --log "${dir}/train.log" \
         --ngpu "${ngpu}" --num_nodes "${num_nodes}" -- "$@" >>"${dir}/launch.log" 2>&1 &
     pid=$!
