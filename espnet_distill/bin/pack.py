@@ -1,12 +1,15 @@
 """ESPnet's ``pack`` with the students registered (for symmetry with training and decoding).
 
-Packing only zips files; carry the student checkpoint along with ``--option``, by the
-same relative path the config's ``frontend_conf.student`` uses, so that unpacking
-rewrites it.
+A model trained with ``frontend: distill_student`` needs nothing but its ``config.yaml``
+(which records the student's architecture as ``frontend_conf.student_config``) and its
+model file (which holds the student's weights), so stock ``espnet2.bin.pack`` (asr.sh stage
+14) works as well. Models whose config predates ``student_config`` still need the student
+checkpoint: carry it with ``--option`` by the relative path their ``frontend_conf.student``
+names, so that unpacking rewrites it.
 
 Usage:
     python -m espnet_distill.bin.pack asr --asr_train_config exp/asr/config.yaml \
-        --asr_model_file exp/asr/valid.loss.best.pth --option exp/student.ckpt --outpath exp/asr/packed.zip
+        --asr_model_file exp/asr/valid.loss.best.pth --outpath exp/asr/packed.zip
 """
 
 from typing import List, Optional

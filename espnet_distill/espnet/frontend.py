@@ -24,16 +24,20 @@ fairseq names in brackets)::
         attention_dropout: 0.0           #  attention_dropout, activation_dropout]
         activation_dropout: 0.1
 
-The student is rebuilt from its checkpoint (config + weights) when the ASR model is
-built; a trained ASR model's ``model.pth`` then holds the (fine-tuned) student weights
-under ``frontend.student.*``, which ESPnet loads over them when decoding. Packing with
-``pack --option <student.ckpt>`` carries the file along; relative paths are what
-ESPnet's unpack rewrites.
+Portable models: when ESPnet builds a model with this frontend, the student's
+architecture is written into the run's ``config.yaml`` as ``frontend_conf.student_config``
+(:func:`espnet_distill.espnet.register.register_task_module` wraps the task's
+``build_model``), and a trained model's ``model.pth`` holds the (fine-tuned) student
+weights under ``frontend.student.*``. A model therefore rebuilds from ``config.yaml`` and
+``model.pth`` alone: ``espnet2.bin.pack`` / ``Speech2Text.from_pretrained`` work on a
+machine that never had the student checkpoint. Configs without ``student_config`` (written
+before it existed) still need the checkpoint, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -69,7 +73,11 @@ class DistillStudentFrontend(AbsFrontend):
     Args:
         student: path of the student checkpoint (:func:`espnet_distill.student.save_student`);
             relative paths are resolved against the current directory (the recipe
-            directory under ``asr.sh``).
+            directory under ``asr.sh``). Its config and weights build the student.
+        student_config: the student's architecture (``StudentConfig.to_dict()``), as ESPnet
+            records it in a trained model's ``config.yaml``. With it the student is built
+            from this config; its weights come from ``student`` if that file exists (its
+            config must then be the same), else from the ASR model file loaded afterwards.
         fs: sampling rate of the input (``asr.sh`` passes ``fs=16k``); must be 16 kHz.
         output: ``"last"``: the last layer; ``"layer"``: hidden state number ``layer``;
             ``"weighted_sum"``: a learned softmax-weighted sum of all ``L + 1`` hidden
@@ -106,6 +114,7 @@ class DistillStudentFrontend(AbsFrontend):
     def __init__(
         self,
         student: Optional[str] = None,
+        student_config: Optional[dict] = None,
         fs: Union[int, str] = SAMPLE_RATE,
         output: str = "last",
         layer: Optional[int] = None,
@@ -122,8 +131,6 @@ class DistillStudentFrontend(AbsFrontend):
         activation_dropout: Optional[float] = None,
     ):
         super().__init__()
-        from espnet_distill.student import load_student
-
         rate = parse_fs(fs)
         if rate != SAMPLE_RATE:
             raise ValueError(
@@ -131,8 +138,7 @@ class DistillStudentFrontend(AbsFrontend):
                 "resample the data to 16 kHz (asr.sh --fs 16k)"
             )
         expect_student_audio(SAMPLE_RATE)  # ESPnet's loader now names bad utterances in this process
-        self.student_path = _resolve_checkpoint(student)
-        self.student = load_student(self.student_path)
+        self.student_path, self.student = _build_student(student, student_config)
         num_states = self.student.num_layers + 1
         self.output, self.layer = _check_output(output, layer, num_states)
         if not isinstance(freeze, bool):
@@ -163,7 +169,8 @@ class DistillStudentFrontend(AbsFrontend):
         self.hop_length = self.student.downsample_rate
         self.frontend_type = "distill_student"
         self.train(True)
-        _LG.info("distill_student frontend: %s, %d layers, dim %d, output %s%s, %s", self.student_path,
+        _LG.info("distill_student frontend: %s, %d layers, dim %d, output %s%s, %s",
+                 self.student_path or "architecture from frontend_conf.student_config, weights from the model file",
                  self.student.num_layers, self.output_size(), self.output,
                  f" {self.layer}" if self.output == "layer" else "",
                  "frozen" if freeze else (f"frozen for {freeze_steps} steps" if freeze_steps else "trained"))
@@ -244,6 +251,9 @@ class DistillStudentFrontend(AbsFrontend):
         """
         from espnet_distill.student import read_checkpoint
 
+        if self.student_path is None:
+            raise ValueError("distill_student frontend: init: needs the student checkpoint to reload the pretrained "
+                             "student (frontend_conf.student); this model was built from student_config alone")
         state = read_checkpoint(self.student_path)["state_dict"]
         self.student.load_state_dict(state, strict=True)
         if self.layer_weights is not None:
@@ -299,6 +309,40 @@ def _extractor_parameters(student) -> list:
     fe = student.frontend
     modules = getattr(fe, "conv_layers", None) or [getattr(fe, "subsampler")]
     return [p for m in modules for p in m.parameters()]
+
+
+def student_config_entry(config) -> dict:
+    """``frontend_conf.student_config`` for a ``StudentConfig``: its dict in plain YAML types."""
+    return json.loads(json.dumps(config.to_dict()))
+
+
+def _build_student(student: Optional[str], student_config: Optional[dict]):
+    """``(checkpoint path or None, student)`` from ``frontend_conf.student`` / ``student_config``."""
+    from espnet_distill.student import StudentConfig, StudentModel, load_student
+
+    if student_config is None:
+        path = _resolve_checkpoint(student)
+        return path, load_student(path)
+    if not isinstance(student_config, dict):
+        raise ValueError("distill_student frontend: student_config must be a mapping (a student's config), found "
+                         f"{type(student_config).__name__}")
+    try:
+        config = StudentConfig.from_dict(student_config)
+    except ValueError as err:
+        raise ValueError(f"distill_student frontend: frontend_conf.student_config: {err}") from err
+    if student in (None, "") or not Path(student).is_file():
+        if student not in (None, ""):
+            _LG.info("distill_student frontend: %s is not here; the student is built from student_config and "
+                     "its weights come from the model file", student)
+        return None, StudentModel(config).eval()
+    path = _resolve_checkpoint(student)
+    loaded = load_student(path)
+    if student_config_entry(loaded.config) != student_config_entry(config):
+        raise ValueError(
+            f"distill_student frontend: frontend_conf.student_config is not the config of {path}; give one of "
+            "them (a trained model's config.yaml needs only student_config: the model file has the weights)"
+        )
+    return path, loaded
 
 
 def _resolve_checkpoint(student: Optional[str]) -> Path:

@@ -13,6 +13,7 @@ hook is turned off (``ESPNET_DISTILL_NO_HOOK=1``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from types import ModuleType
@@ -88,9 +89,41 @@ def register_task_module(module: ModuleType) -> None:
     if choices is None:
         raise ValueError(f"{module.__name__} has no frontend_choices; cannot register {FRONTEND_NAME}")
     _add(choices, FRONTEND_NAME, DistillStudentFrontend, f"{module.__name__}.frontend_choices")
+    _record_student_config(module)
     encoders = getattr(module, "encoder_choices", None)
     if encoders is not None and ENCODER_NAME not in encoders.classes:  # an ESPnet identity encoder would do
         _add(encoders, ENCODER_NAME, IdentityEncoder, f"{module.__name__}.encoder_choices")
+
+
+def _record_student_config(module: ModuleType) -> None:
+    """Wrap ``build_model`` of the module's task classes so that a model built with
+    ``frontend: distill_student`` writes the student's architecture into
+    ``args.frontend_conf["student_config"]``: ESPnet dumps ``args`` to ``config.yaml`` after
+    building the model, so the trained model rebuilds without the student checkpoint.
+    Idempotent."""
+    from espnet2.tasks.abs_task import AbsTask
+
+    from espnet_distill.espnet.frontend import DistillStudentFrontend, student_config_entry
+
+    for task in [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, AbsTask)
+                 and c.__module__ == module.__name__ and "build_model" in vars(c)]:
+        original = vars(task)["build_model"]
+        if getattr(original, "_records_student_config", False):
+            continue
+        build = original.__func__
+
+        @functools.wraps(build)
+        def build_model(cls, args, *rest, _build=build, **kwargs):
+            model = _build(cls, args, *rest, **kwargs)
+            frontend = getattr(model, "frontend", None)
+            conf = getattr(args, "frontend_conf", None)
+            if isinstance(frontend, DistillStudentFrontend) and isinstance(conf, dict):
+                conf["student_config"] = student_config_entry(frontend.student.config)
+            return model
+
+        wrapped = classmethod(build_model)
+        wrapped._records_student_config = True
+        setattr(task, "build_model", wrapped)
 
 
 def _register_s3prl() -> None:

@@ -2,12 +2,13 @@
 
 1. ``frontend: distill_student`` fine-tuned with CTC (conf/asr/finetune_ctc.yaml) through
    ``python -m espnet_distill.bin.asr_train``; decoded with ``...asr_inference``; scored;
-   packed with the student checkpoint and rebuilt from the unpacked archive.
+   packed by stock ``espnet2.bin.pack`` without the student checkpoint, which is then deleted:
+   the unpacked model decodes the same hypotheses with ``Speech2Text`` (portable models).
 2. ESPnet's own ``frontend: s3prl`` with ``upstream: distill_student_local``.
 Both check that the decoding model's ``frontend.*`` tensors are the trained ones.
 """
 
-import contextlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from espnet_distill.data.scoring import score_files
+from espnet_distill.data.kaldi_dir import read_kaldi_file
+from tests.ctc_checks import assert_ctc_decoding
 from tests.espnet.helpers import (MICRO_LAYERS, REPO, asr_data_args, assert_decoder_frontend_matches, best_model,
                                   decode_args, run)
 
@@ -26,10 +28,7 @@ def _train_decode_score(corpus: Path, work: Path, config: Path, extra=()):
          *asr_data_args(corpus, work), *extra], work / "train.log", cwd=work)
     run([sys.executable, "-m", "espnet_distill.bin.asr_inference", *decode_args(corpus, exp, work / "decode")],
         work / "decode.log", cwd=work)
-    result = score_files(corpus / "test" / "text", work / "decode" / "1best_recog" / "text")
-    # a model trained for a few updates on 128 utterances is far from perfect, and CTC cannot emit
-    # much more than a character per frame: the CER of the decoded test set lies in (0, 1.5]
-    assert result.num_utts == 16 and 0.0 < result.cer <= 1.5 and 0.0 < result.wer <= 1.5, result
+    assert_ctc_decoding(corpus / "test", work / "decode" / "1best_recog" / "text")
     return exp
 
 
@@ -46,23 +45,41 @@ def test_finetuned_student_frontend(synth_corpus, student_ckpt, tmp_path):
     changed = [k for k, v in initial.items() if not torch.equal(trained[f"frontend.student.{k}"], v)]
     assert changed, "fine-tuning left every student weight unchanged"
 
-    _check_pack_carries_the_student(exp, tmp_path, trained)
+    assert config["frontend_conf"]["student_config"]["encoder"]["num_layers"] == MICRO_LAYERS  # the architecture
+    _check_packed_model_is_portable(exp, tmp_path, synth_corpus)
 
 
-def _check_pack_carries_the_student(exp: Path, work: Path, trained):
-    from espnet2.main_funcs.pack_funcs import unpack
-    from espnet2.tasks.asr import ASRTask
+# asr.sh stage 14 packs config.yaml and model.pth; the student checkpoint is not among them.
+# On a machine without it, the unpacked model must rebuild and decode as before (plain Python:
+# the package's import hook registers the frontend in Speech2Text's process).
+_DECODE_UNPACKED = """
+import json, sys
+import soundfile as sf
+from espnet2.bin.asr_inference import Speech2Text
+from espnet2.main_funcs.pack_funcs import unpack
+files = unpack(sys.argv[1], sys.argv[2])
+s2t = Speech2Text(asr_train_config=files["asr_train_config"], asr_model_file=files["asr_model_file"],
+                  device="cpu", ctc_weight=1.0, lm_weight=0.0, beam_size=1, penalty=0.0, nbest=1)
+hyps = {}
+for line in open(sys.argv[3]):
+    utt, path = line.split(maxsplit=1)
+    wav, rate = sf.read(path.strip(), dtype="float32")
+    hyps[utt] = s2t(wav)[0][0]
+print(json.dumps(hyps))
+"""
 
-    from espnet_distill.bin.pack import main as pack_main
 
-    with contextlib.chdir(work):  # paths in the archive are relative to the recipe dir
-        pack_main(["asr", "--asr_train_config", "exp/config.yaml", "--asr_model_file", f"exp/{best_model(exp)}",
-                   "--option", "student.ckpt", "--outpath", "packed.zip"])
-    files = unpack(work / "packed.zip", work / "unpacked")
-    model, _ = ASRTask.build_model_from_file(files["asr_train_config"], files["asr_model_file"], "cpu")
-    assert Path(model.frontend.student_path).resolve() == (work / "unpacked" / "student.ckpt").resolve()
-    state = model.state_dict()
-    assert all(torch.equal(state[k], v) for k, v in trained.items())
+def _check_packed_model_is_portable(exp: Path, work: Path, corpus: Path):
+    run([sys.executable, "-m", "espnet2.bin.pack", "asr", "--asr_train_config", "exp/config.yaml",
+         "--asr_model_file", f"exp/{best_model(exp)}", "--outpath", "packed.zip"], work / "pack.log", cwd=work)
+    (work / "student.ckpt").unlink()  # as on another machine
+    elsewhere = work / "elsewhere"
+    elsewhere.mkdir()
+    proc = run([sys.executable, "-c", _DECODE_UNPACKED, work / "packed.zip", elsewhere / "model",
+                corpus / "test" / "wav.scp"], work / "decode_unpacked.log", cwd=elsewhere)
+    hyps = json.loads(proc.stdout.strip().splitlines()[-1])
+    decoded = dict(read_kaldi_file(work / "decode" / "1best_recog" / "text", allow_empty_value=True))
+    assert len(hyps) == len(decoded) == 16 and hyps == decoded
 
 
 def test_s3prl_frontend_with_student_upstream(synth_corpus, student_ckpt, tmp_path):

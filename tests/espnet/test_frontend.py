@@ -131,3 +131,53 @@ def test_missing_and_wrong_checkpoints_are_clear_errors(tmp_path):
     torch.save({"encoder.weight": torch.zeros(2)}, wrong)  # e.g. an ESPnet model file
     with pytest.raises(ValueError, match="not an espnet_distill.student checkpoint"):
         DistillStudentFrontend(str(wrong))
+
+
+def test_student_config_rebuilds_without_the_checkpoint(student_ckpt, tmp_path):
+    """A trained model's config.yaml carries student_config: with the checkpoint gone, the same
+    architecture is built, and the model file's weights make it compute the same features."""
+    from espnet_distill.espnet.frontend import student_config_entry
+
+    trained = DistillStudentFrontend(student=str(student_ckpt)).eval()
+    conf = student_config_entry(trained.student.config)
+    rebuilt = DistillStudentFrontend(student=str(tmp_path / "gone.ckpt"), student_config=conf).eval()
+    assert rebuilt.student_path is None
+    assert rebuilt.state_dict().keys() == trained.state_dict().keys()
+    assert not torch.equal(rebuilt(WAVS, LENGTHS)[0], trained(WAVS, LENGTHS)[0])  # random until loaded
+    rebuilt.load_state_dict(trained.state_dict(), strict=True)
+    torch.testing.assert_close(rebuilt(WAVS, LENGTHS)[0], trained(WAVS, LENGTHS)[0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="init: needs the student checkpoint"):
+        rebuilt.reload_pretrained_parameters()
+    # with the checkpoint present, its config must be the recorded one
+    other = dict(conf, encoder=dict(conf["encoder"], num_layers=conf["encoder"]["num_layers"] + 1))
+    with pytest.raises(ValueError, match="student_config is not the config of"):
+        DistillStudentFrontend(student=str(student_ckpt), student_config=other)
+    typo = r"student_config: encoder: unknown key\(s\) 'num_layrs' \(did you mean 'num_layers'"
+    with pytest.raises(ValueError, match=typo):
+        DistillStudentFrontend(student_config=dict(conf, encoder={**conf["encoder"], "num_layrs": 2}))
+
+
+def test_build_model_records_the_student_architecture(student_ckpt, tmp_path):
+    """What ESPnet dumps to config.yaml after build_model holds frontend_conf.student_config."""
+    import argparse
+
+    import espnet2.tasks.asr as asr
+
+    from espnet_distill.espnet.frontend import student_config_entry
+
+    register(["asr"])
+    parser = asr.ASRTask.get_parser()
+    args = parser.parse_args(["--token_list", str(_tokens(tmp_path)),
+                              "--frontend", "distill_student", "--frontend_conf", f"student={student_ckpt}",
+                              "--encoder", "identity", "--decoder", "none", "--ctc_conf", "dropout_rate=0.0",
+                              "--model_conf", "ctc_weight=1.0"])
+    assert isinstance(args, argparse.Namespace) and "student_config" not in args.frontend_conf
+    model = asr.ASRTask.build_model(args)
+    assert args.frontend_conf["student_config"] == student_config_entry(model.frontend.student.config)
+    assert args.frontend_conf["student_config"]["encoder"]["num_layers"] == model.frontend.student.num_layers
+
+
+def _tokens(tmp_path):
+    path = tmp_path / "tokens.txt"
+    path.write_text("<blank>\n<unk>\na\nb\n<sos/eos>\n")
+    return path
