@@ -225,19 +225,13 @@ class StudentModel(nn.Module):
             if module is not None:
                 yield from module.parameters()
 
-    # -- export -----------------------------------------------------------------------
+    # -- heads ------------------------------------------------------------------------
     def without_heads(self) -> "StudentModel":
         """A copy with the distillation heads dropped (on the same device)."""
         bare = StudentModel(self.config.without_heads())
         state = {k: v for k, v in self.state_dict().items() if k.split(".", 1)[0] not in HEAD_MODULES}
         bare.load_state_dict(state, strict=True)
         return bare.to(next(self.parameters()).device).train(self.training)
-
-    def export(self, provenance: Optional[dict] = None, *, keep_heads: bool = False) -> dict:
-        """The checkpoint payload (see :func:`~espnet_distill.student.save_student`)."""
-        from espnet_distill.student.checkpoint import export_student
-
-        return export_student(self, provenance, keep_heads=keep_heads)
 
 
 def build_student(

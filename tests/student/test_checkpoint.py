@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from espnet_distill.student import FORMAT, CheckpointError, build_student, load_student, read_checkpoint, save_student
+from espnet_distill.student.checkpoint import export_student
 from tests.student.helpers import noise_wavs, pad_batch
 
 
@@ -43,7 +44,7 @@ def test_keep_heads_and_without_heads(tmp_path):
     assert loaded.count_parameters(True) == student.count_parameters(True)
     bare = student.without_heads()
     assert bare.pred_heads is None and bare.count_parameters(True) == student.count_parameters(False)
-    assert student.export()["config"]["heads"]["targets"] is None
+    assert export_student(student)["config"]["heads"]["targets"] is None
 
 
 class Opaque:
@@ -52,7 +53,7 @@ class Opaque:
 
 def test_loading_errors_are_named(tmp_path):
     student = build_student("tiny_cnn")
-    good = student.export()
+    good = export_student(student)
 
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_student(tmp_path / "missing.pt")

@@ -1,0 +1,99 @@
+"""The package's layering, read from its source: ``bin/`` is the top floor (nothing imports it),
+nothing installed imports the test suite, and no two modules import each other, directly or in
+a ring (deferred imports inside functions count too: they hide a cycle, they do not remove it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Dict, List, Set
+
+PACKAGE = Path(__file__).resolve().parents[1] / "espnet_distill"
+
+
+def _modules() -> Dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def _imports(name: str, path: Path, modules: Dict[str, Path]) -> Set[str]:
+    """Every module ``name`` imports anywhere in its source (``from pkg import sub`` is ``pkg.sub``)."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+    return found - {name}
+
+
+def _graph():
+    modules = _modules()
+    return {name: _imports(name, path, modules) for name, path in modules.items()}, modules
+
+
+def _cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: List[str] = []
+    found: List[List[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in graph:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_nothing_below_bin_imports_bin_or_the_tests():
+    graph, _ = _graph()
+    bad = sorted(f"{m} imports {d}" for m, deps in graph.items() if not m.startswith("espnet_distill.bin")
+                 for d in deps if d == "espnet_distill.bin" or d.startswith("espnet_distill.bin."))
+    bad += sorted(f"{m} imports {d}" for m, deps in graph.items() for d in deps if d == "tests" or d.startswith("tests."))
+    assert not bad, "\n".join(bad)
+
+
+def test_no_import_cycle():
+    graph, _ = _graph()
+    assert _cycles(graph) == []
+
+
+def test_the_check_sees_a_cycle():
+    """The check itself finds a ring and ignores imports of other packages."""
+    assert _cycles({"a": {"b"}, "b": {"c", "torch"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    graph, modules = _graph()
+    assert "espnet_distill.teacher.hub" in graph["espnet_distill.teacher.load"]  # from pkg import submodule
+    assert len(modules) > 80
