@@ -67,15 +67,15 @@ common=(--data_script local/data.sh --train_set train_960 --valid_set dev --labe
         --asr_config conf/finetune_ctc.yaml --inference_asr_model valid.cer_ctc.best.pth
         --expdir "${exp}/${config}" --control_dir "${exp}/control_${student}")
 if [ "${smoke}" = true ]; then
-    # the same stages and options; only the update counts, crops and decoded utterances are cut
-    smoke_distill="--max_epoch 1 --num_iters_per_epoch 4 --max_samples 16000"
+    # the same stages and options; only the update counts, batches, crops and decoded utterances are cut
+    smoke_distill="--max_epoch 1 --num_iters_per_epoch 4 --max_samples 16000 --batch_size 4 --num_workers 1"
     [ "${frontend_steps:-0}" -gt 0 ] && smoke_distill+=" --distill_conf frontend_steps=2"   # both stages run
     ./distill.sh "${common[@]}" \
         --data_opts "--smoke true --librispeech ${s}/downloads_smoke --teacher_out ${s}/downloads_smoke/hubert_base_ls960.pt" \
         --teacher "${s}/downloads_smoke/hubert_base_ls960.pt" \
         --datadir "${s}/data_smoke" --dumpdir "${s}/dump_smoke" \
         --ngpu 0 --inference_ngpu 0 --threads 2 --nj 2 --inference_nj 1 --decode_utts 3 \
-        --distill_args "${smoke_distill}" --asr_args "--max_epoch 1 --num_iters_per_epoch 2 --batch_bins 400000" \
+        --distill_args "${smoke_distill}" --asr_args "--max_epoch 1 --num_iters_per_epoch 2 --batch_bins 160000 --num_workers 1" \
         --benchmark_args "--durations 1 --repeats 1" \
         "${args[@]+"${args[@]}"}"
 else
