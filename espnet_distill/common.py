@@ -12,22 +12,31 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Callable, Dict, Union
 
 Pathlike = Union[str, Path]
 #: Sampling rate of every model here (HuBERT-family teachers and their students), in Hz.
 SAMPLE_RATE = 16000
 
 
-def atomic_write_bytes(path: Pathlike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
-    so a reader (or a run killed mid-write) never sees a partial file."""
+def atomic_write(path: Pathlike, write: Callable[[Path], Any]) -> Path:
+    """Create ``path`` by calling ``write(tmp)`` on a temporary file in the same directory and
+    renaming it, so a reader (or a run killed mid-write) never sees a partial file. The only
+    atomic write of the package: every file it writes goes through here."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")  # writers may look at the suffix
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def atomic_write_bytes(path: Pathlike, data: bytes) -> Path:
+    """:func:`atomic_write` of ``data``."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def atomic_write_text(path: Pathlike, text: str) -> Path:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
-Pathlike = Union[str, Path]
+from espnet_distill.common import Pathlike
+
 
 STUDENT = "student"
 TEACHER = "teacher"

@@ -15,10 +15,8 @@ import soundfile as sf
 
 from espnet_distill.data.kaldi_dir import read_data_dir, read_kaldi_file
 from espnet_distill.data.scoring import ScoreResult, score_files
+from espnet_distill.frames import SAMPLES_PER_FRAME
 
-#: samples per output frame of every student and teacher here (HuBERT's CNN stride; the fbank
-#: front-end's 10 ms frames stacked in pairs)
-FRAME_SAMPLES = 320
 
 
 def assert_ctc_decoding(data_dir: Path, hyp_text: Path, key_file: Optional[Path] = None) -> ScoreResult:
@@ -30,7 +28,7 @@ def assert_ctc_decoding(data_dir: Path, hyp_text: Path, key_file: Optional[Path]
     assert result.num_utts == len(keys) > 0, (result, len(keys))
     hyps = dict(read_kaldi_file(hyp_text, allow_empty_value=True))
     for utt in keys:
-        frames = sf.info(str(data.wav_path(utt))).frames // FRAME_SAMPLES + 1
+        frames = sf.info(str(data.wav_path(utt))).frames // SAMPLES_PER_FRAME + 1
         tokens = len(hyps[utt].replace("<unk>", "?"))  # one token each
         assert tokens <= frames, f"{utt}: {tokens} tokens from {frames} frames"
     assert result.cer > 0.0 and result.wer > 0.0, result

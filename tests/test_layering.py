@@ -97,3 +97,22 @@ def test_the_check_sees_a_cycle():
     graph, modules = _graph()
     assert "espnet_distill.teacher.hub" in graph["espnet_distill.teacher.load"]  # from pkg import submodule
     assert len(modules) > 80
+
+
+#: fact -> (how it is spelled, the one file allowed to spell it)
+ONE_OWNER = {
+    "the frame-length formula": (r'rounding_mode="floor"|// stride \+ 1', "frames.py"),
+    "the padding mask": (r"arange\([^\n]*\)\[None, :\] *(>=|<) ", "frames.py"),
+    "SAMPLE_RATE": (r"^SAMPLE_RATE\s*=", "common.py"),
+    "the atomic write": (r"\bos\.replace\(|\.rename\(", "common.py"),
+    "Pathlike": (r"^Pathlike\s*=", "common.py"),
+}
+
+
+def test_one_owner_for_each_fact():
+    import re
+
+    spelled = {fact: sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                            if re.search(pattern, p.read_text(), re.M))
+               for fact, (pattern, _) in ONE_OWNER.items()}
+    assert spelled == {fact: [owner] for fact, (_, owner) in ONE_OWNER.items()}

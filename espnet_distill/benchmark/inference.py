@@ -23,7 +23,7 @@ from tqdm import tqdm
 from espnet_distill.benchmark.machine import CpuMonitor, collect_rounds, median, paired_ratio, timed
 from espnet_distill.benchmark.macs import count_macs
 from espnet_distill.benchmark.upstreams import Upstream
-from espnet_distill.student.config import SAMPLE_RATE
+from espnet_distill.common import SAMPLE_RATE
 
 _LG = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from espnet_distill.benchmark.upstreams import Upstream
-from espnet_distill.student.config import SAMPLE_RATE
+from espnet_distill.common import SAMPLE_RATE
 
 
 @contextlib.contextmanager

@@ -48,7 +48,8 @@ from espnet_distill.benchmark.upstreams import (
     load_our_teacher,
     load_s3prl_teacher,
 )
-from espnet_distill.student.config import SAMPLE_RATE
+from espnet_distill.common import SAMPLE_RATE
+from espnet_distill.frames import valid_mask
 from espnet_distill.tasks.config import DistillConfig
 from espnet_distill.tasks.model import DistillModel
 
@@ -87,7 +88,7 @@ def make_batch(seconds: Sequence[float], device: torch.device, seed: int = 0) ->
     speech = torch.zeros(len(waves), int(lengths.max()))
     for i, w in enumerate(waves):
         speech[i, : len(w)] = w
-    pad_mask = (torch.arange(speech.shape[1])[None, :] < lengths[:, None]).float()
+    pad_mask = valid_mask(lengths, speech.shape[1])
     return Batch(speech.to(device), lengths.to(device), [w.to(device) for w in waves], pad_mask.to(device))
 
 

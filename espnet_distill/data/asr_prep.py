@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import collections
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Union
+from typing import Dict, Iterable, List, Sequence
 
+from espnet_distill.common import Pathlike
 from espnet_distill.data.audio import audio_info
 from espnet_distill.data.kaldi_dir import DataDirError, read_data_dir, read_kaldi_file, write_kaldi_file
 
-Pathlike = Union[str, Path]
 
 BLANK, UNK, SOS_EOS, SPACE = "<blank>", "<unk>", "<sos/eos>", "<space>"
 

@@ -19,11 +19,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from espnet_distill.common import SAMPLE_RATE  # noqa: F401  (re-exported)
+from espnet_distill.common import Pathlike, SAMPLE_RATE  # noqa: F401  (re-exported)
 
 _LG = logging.getLogger(__name__)
 
-Pathlike = Union[str, Path]
 
 
 class AudioError(ValueError):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from espnet_distill.common import Pathlike
 from espnet_distill.data.audio import AudioError, audio_info
 
-Pathlike = Union[str, Path]
 
 #: How many offending ids an error message shows per problem.
 MAX_SHOWN = 5

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Dict, Iterable, Tuple, Union
+from typing import Dict, Iterable, Tuple
 
 import soundfile as sf
 
+from espnet_distill.common import Pathlike
 from espnet_distill.data.kaldi_dir import DataDirError, write_kaldi_file
 
 _LG = logging.getLogger(__name__)
 
-Pathlike = Union[str, Path]
 #: LibriSpeech's parts and their download URLs (OpenSLR 12), for users with network.
 OPENSLR_URL = "https://www.openslr.org/resources/12/{part}.tar.gz"
 LIBRILIGHT_FINETUNING_URL = "https://dl.fbaipublicfiles.com/librilight/data/librispeech_finetuning.tgz"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 import jiwer
 
+from espnet_distill.common import Pathlike
 from espnet_distill.data.kaldi_dir import read_kaldi_file
 
-Pathlike = Union[str, Path]
 
 
 @dataclass

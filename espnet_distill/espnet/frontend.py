@@ -50,6 +50,7 @@ from torch import Tensor, nn
 
 from espnet_distill.common import SAMPLE_RATE
 from espnet_distill.espnet.loader import expect_student_audio
+from espnet_distill.frames import padding_mask
 
 _LG = logging.getLogger(__name__)
 
@@ -221,7 +222,7 @@ class DistillStudentFrontend(AbsFrontend):
                          self.freeze_steps)
 
     def _mask(self, x: Tensor, lengths: Tensor) -> Tensor:
-        pad = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+        pad = padding_mask(lengths, x.shape[1])
         masked, _ = self.masker(x.clone(), pad)  # torchaudio's generator writes in place
         return masked
 

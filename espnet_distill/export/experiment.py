@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Dict, Tuple, Union
+from typing import Dict, Tuple
 
 import torch
 import yaml
 
+from espnet_distill.common import Pathlike
 from espnet_distill.student import StudentConfig, StudentModel
 
 _LG = logging.getLogger(__name__)
 
-Pathlike = Union[str, Path]
 #: Checkpoints tried, in order, when an experiment directory is given.
 DEFAULT_CHECKPOINTS = ("valid.loss.ave.pth", "valid.loss.best.pth", "latest.pth", "checkpoint.pth")
 STUDENT_CONFIG_FILE = "student_config.yaml"

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict
 
 import torch
 
+from espnet_distill.common import Pathlike
 from espnet_distill.student import StudentModel
 
-Pathlike = Union[str, Path]
 
 
 def hubert_config_dict(student: StudentModel) -> Dict:

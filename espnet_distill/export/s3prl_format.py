@@ -12,16 +12,15 @@ front-end output, layers 1..L, and the same ``L + 1`` tensors repeated.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict
 
 import torch
 
+from espnet_distill.common import Pathlike, atomic_write
 from espnet_distill.student import StudentModel
 
-Pathlike = Union[str, Path]
 
 
 def distiller_config(student: StudentModel) -> Dict:
@@ -94,8 +93,4 @@ def export_s3prl_distiller(student: StudentModel, path: Pathlike, provenance: Di
         "Distiller": distiller_state_dict(student),
         "espnet_distill": provenance or {},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))

@@ -1,4 +1,5 @@
-"""Frame masks shared by the losses: every loss averages over valid frames only."""
+"""Frame averages shared by the losses: every loss averages over valid frames only
+(the masks themselves: :mod:`espnet_distill.frames`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-
-def valid_mask(lengths: Tensor, num_frames: int) -> Tensor:
-    """``(B, T)`` float32, 1 on valid frames."""
-    return (torch.arange(num_frames, device=lengths.device)[None, :] < lengths[:, None]).float()
+from espnet_distill.frames import SAMPLES_PER_FRAME
 
 
 def masked_frame_mean(values: Tensor, mask: Tensor) -> Tensor:
@@ -27,7 +25,7 @@ def check_aligned(name: str, student: Tensor, teacher: Tensor) -> None:
         raise ValueError(
             f"{name}: student and teacher frames differ: student {tuple(student.shape)}, teacher "
             f"{tuple(teacher.shape)} (batch, frames, ...); both must run on the same padded batch at the "
-            "same frame rate (320 samples per frame)"
+            f"same frame rate ({SAMPLES_PER_FRAME} samples per frame)"
         )
 
 

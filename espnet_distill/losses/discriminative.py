@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from espnet_distill.losses._masking import check_aligned, masked_frame_mean, valid_mask
+from espnet_distill.frames import valid_mask
+from espnet_distill.losses._masking import check_aligned, masked_frame_mean
 
 
 def kl_per_frame(student_logits: Tensor, teacher_logits: Tensor, temperature: Optional[float] = None) -> Tensor:

@@ -17,7 +17,8 @@ from typing import Dict, List, Tuple
 
 from torch import Tensor, nn
 
-from espnet_distill.losses._masking import check_aligned, masked_frame_mean, valid_mask
+from espnet_distill.frames import valid_mask
+from espnet_distill.losses._masking import check_aligned, masked_frame_mean
 from espnet_distill.losses.regression import l1_per_frame
 
 STAGES = (1, 2)

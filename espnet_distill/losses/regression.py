@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from espnet_distill.losses._masking import check_aligned, masked_frame_mean, valid_mask
+from espnet_distill.frames import valid_mask
+from espnet_distill.losses._masking import check_aligned, masked_frame_mean
 
 
 def l1_per_frame(prediction: Tensor, target: Tensor) -> Tensor:

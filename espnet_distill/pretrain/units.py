@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
-from typing import Callable, List, Optional, Union
+from typing import Callable, List, Optional
 
 import numpy as np
 import torch
@@ -30,12 +30,12 @@ import torchaudio
 from sklearn.cluster import MiniBatchKMeans
 from tqdm import tqdm
 
+from espnet_distill.common import Pathlike, atomic_write
 from espnet_distill.data.audio import load_audio
 from espnet_distill.data.kaldi_dir import read_data_dir
 
 _LG = logging.getLogger(__name__)
 
-Pathlike = Union[str, Path]
 #: ``(N,)`` float waveform in [-1, 1] -> ``(T, D)`` float32 features at the CNN's 20 ms frames.
 Featurizer = Callable[[torch.Tensor], np.ndarray]
 UNK = "<unk>"
@@ -120,16 +120,16 @@ def write_unit_labels(data_dir: Pathlike, featurize: Featurizer, km: MiniBatchKM
     """
     data = read_data_dir(data_dir)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for utt in tqdm(data.utt_ids, desc=f"labelling {Path(data_dir).name}", disable=not progress):
-            feats = featurize(load_audio(data.wav_path(utt)))
-            if not len(feats):
-                raise ValueError(f"utterance {utt} of {data_dir}: shorter than one 25 ms frame, no unit labels")
-            f.write(f"{utt} {' '.join(map(str, km.predict(feats)))}\n")
-    tmp.replace(out)
-    return out
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as f:
+            for utt in tqdm(data.utt_ids, desc=f"labelling {Path(data_dir).name}", disable=not progress):
+                feats = featurize(load_audio(data.wav_path(utt)))
+                if not len(feats):
+                    raise ValueError(f"utterance {utt} of {data_dir}: shorter than one 25 ms frame, no unit labels")
+                f.write(f"{utt} {' '.join(map(str, km.predict(feats)))}\n")
+
+    return atomic_write(out, write)
 
 
 def unit_token_list(num_units: int) -> List[str]:

@@ -8,12 +8,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Union
 
+from espnet_distill.common import Pathlike
 from espnet_distill.s3prl.expert import UpstreamExpert
 
-Pathlike = Union[str, Path]
 
 _URL_SCHEMES = ("http://", "https://", "file://")
 

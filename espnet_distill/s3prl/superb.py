@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
-from typing import Dict, Iterable, List, Union
+from typing import Dict, Iterable, List
 
 import yaml
 
+from espnet_distill.common import Pathlike
+
 _LG = logging.getLogger(__name__)
 
-Pathlike = Union[str, Path]
 
 #: The datarc keys of s3prl's ASR downstream that are not split names.
 _NON_SPLIT_KEYS = {"libri_root", "bucket_file", "dict_path", "batch_size", "eval_batch_size", "num_workers",

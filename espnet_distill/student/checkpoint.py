@@ -18,15 +18,14 @@ copy for readers that do not build the model.
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 import torch
 
+from espnet_distill.common import Pathlike, atomic_write
 from espnet_distill.student.config import StudentConfig
 from espnet_distill.student.fbank import FbankFrontend
 from espnet_distill.student.model import HEAD_MODULES, StudentModel
@@ -36,7 +35,6 @@ _LG = logging.getLogger(__name__)
 FORMAT = "espnet_distill.student"
 FORMAT_VERSION = 1
 
-Pathlike = Union[str, Path]
 
 
 class CheckpointError(ValueError):
@@ -85,17 +83,9 @@ def export_student(
 def save_student(
     path: Pathlike, student: StudentModel, provenance: Optional[dict] = None, *, keep_heads: bool = False
 ) -> Path:
-    """Write ``student`` to ``path`` atomically (temporary file, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    torch.save(export_student(student, provenance, keep_heads=keep_heads), buf)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``student`` to ``path`` atomically (:func:`espnet_distill.common.atomic_write`)."""
+    payload = export_student(student, provenance, keep_heads=keep_heads)
+    path = atomic_write(path, lambda tmp: torch.save(payload, tmp))
     _LG.info("saved student %s (%d parameters) to %s", student.config.name or "", student.count_parameters(), path)
     return path
 

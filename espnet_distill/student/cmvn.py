@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Union
@@ -19,11 +18,11 @@ from typing import Iterable, List, Optional, Union
 import numpy as np
 import torch
 
+from espnet_distill.common import Pathlike, atomic_write_bytes
 from espnet_distill.student.fbank import KaldiFbank
 
 _LG = logging.getLogger(__name__)
 
-Pathlike = Union[str, Path]
 
 #: Variance floor: a constant mel bin (e.g. digital silence only) gets std 1e-5, not 0.
 VAR_FLOOR = 1e-10
@@ -182,13 +181,9 @@ def _partial_sums(paths: List[str], num_mel_bins: int):
 
 def save_cmvn(path: Pathlike, stats: CmvnStats) -> None:
     """Write ``.npz`` (``mean``, ``std``, ``count``, ``num_utts``) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez(buf, mean=stats.mean, std=stats.std, count=np.int64(stats.count), num_utts=np.int64(stats.num_utts))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def load_cmvn(path: Pathlike) -> CmvnStats:

@@ -26,13 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from espnet_distill.nn import masked_group_norm
+from espnet_distill.frames import conv_frames, masked_group_norm, padding_mask
 from espnet_distill.student.config import CnnFrontendConfig, EncoderConfig
-
-
-def frame_padding_mask(lengths: Tensor, num_frames: int) -> Tensor:
-    """``(B, T)`` bool, True on padded frames."""
-    return torch.arange(num_frames, device=lengths.device)[None, :] >= lengths[:, None]
 
 
 class GradMultiply(torch.autograd.Function):
@@ -46,12 +41,6 @@ class GradMultiply(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         return grad * ctx.scale, None
-
-
-def group_norm_over_valid(x: Tensor, lengths: Tensor, norm: nn.GroupNorm) -> Tensor:
-    """GroupNorm of ``(B, C, T)`` with statistics over the first ``lengths`` frames only
-    (:func:`espnet_distill.nn.masked_group_norm`: torch's fused kernel per utterance)."""
-    return masked_group_norm(x, lengths, norm)
 
 
 class ConvBlock(nn.Module):
@@ -77,10 +66,10 @@ class ConvBlock(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
         """``(B, C_in, T_in)``, ``(B,)`` -> ``(B, C_out, T_out)``, ``(B,)`` valid frames."""
         x = self.conv(x)
-        lengths = torch.clamp(torch.div(lengths - self.kernel_size, self.stride, rounding_mode="floor") + 1, min=0)
+        lengths = conv_frames(lengths, self.kernel_size, self.stride)
         if isinstance(self.norm, nn.GroupNorm):
             # statistics in fp32 (as fairseq's Fp32GroupNorm), over valid frames only
-            x = group_norm_over_valid(x.float(), lengths, self.norm).to(x.dtype)
+            x = masked_group_norm(x.float(), lengths, self.norm).to(x.dtype)
         elif isinstance(self.norm, nn.LayerNorm):
             x = self.norm(x.transpose(1, 2)).transpose(1, 2)
         return F.gelu(x), lengths
@@ -137,7 +126,7 @@ class CnnFrontend(nn.Module):
         x = x.transpose(1, 2)
         if self.proj is not None:
             x = self.proj(x)
-        return x.masked_fill(frame_padding_mask(lengths, x.shape[1])[..., None], 0.0), lengths
+        return x.masked_fill(padding_mask(lengths, x.shape[1])[..., None], 0.0), lengths
 
 
 class PositionalConv(nn.Module):
@@ -248,7 +237,7 @@ class TransformerEncoder(nn.Module):
             frames zeroed (the encoder input, before the positional conv), index k
             the output of layer k. Padded frames of layer outputs are unspecified.
         """
-        pad = frame_padding_mask(lengths, x.shape[1])
+        pad = padding_mask(lengths, x.shape[1])
         x = x.masked_fill(pad[..., None], 0.0)  # the positional conv must see zeros past the end
         hidden = [x]
         h = self.dropout(self.layer_norm(x + self.pos_conv(x)))

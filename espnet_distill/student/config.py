@@ -49,7 +49,6 @@ from espnet_distill.student.sections import (
     TeacherInitConfig,
     TeacherSpec,
     UnitHeadConfig,
-    conv_output_frames,
 )
 
 __all__ = [
@@ -68,7 +67,6 @@ __all__ = [
     "TeacherInitConfig",
     "TeacherSpec",
     "UnitHeadConfig",
-    "conv_output_frames",
 ]
 
 _LG = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchaudio.compliance.kaldi import get_mel_banks
 
-from espnet_distill.student.components import frame_padding_mask
+from espnet_distill.frames import conv_frames, padding_mask
 from espnet_distill.student.config import (
     FBANK_FRAME_LENGTH,
     FBANK_FRAME_SHIFT,
@@ -40,8 +40,7 @@ WAVEFORM_SCALE = 2.0**15  # Kaldi reads 16-bit integer samples
 
 def fbank_num_frames(num_samples: Tensor) -> Tensor:
     """Kaldi fbank frames (``snip_edges=True``): ``1 + (N - 400) // 160``, 0 when ``N < 400``."""
-    frames = torch.div(num_samples - FBANK_FRAME_LENGTH, FBANK_FRAME_SHIFT, rounding_mode="floor") + 1
-    return torch.clamp(frames, min=0)
+    return conv_frames(num_samples, FBANK_FRAME_LENGTH, FBANK_FRAME_SHIFT)
 
 
 class KaldiFbank(nn.Module):
@@ -165,15 +164,13 @@ class FbankFrontend(nn.Module):
         if feats.shape[1] == 0:
             return wavs.new_zeros(wavs.shape[0], 0, self.embed_dim), frames
         feats = (feats - self.cmvn_mean) / self.cmvn_std
-        feats = feats.masked_fill(frame_padding_mask(frames, feats.shape[1])[..., None], 0.0)
+        feats = feats.masked_fill(padding_mask(frames, feats.shape[1])[..., None], 0.0)
         with torch.set_grad_enabled(extractor_grad and torch.is_grad_enabled()):
             x = F.glu(self.subsampler(feats.transpose(1, 2)), dim=1).transpose(1, 2)  # (B, T, D)
         k = self.config.kernel_size
-        lengths_out = torch.clamp(
-            torch.div(frames + 2 * (k // 2) - k, FBANK_SUBSAMPLING, rounding_mode="floor") + 1, min=0
-        )
+        lengths_out = conv_frames(frames, k, FBANK_SUBSAMPLING, padding=k // 2)
         x = self.dropout(self.proj(x))
-        return x.masked_fill(frame_padding_mask(lengths_out, x.shape[1])[..., None], 0.0), lengths_out
+        return x.masked_fill(padding_mask(lengths_out, x.shape[1])[..., None], 0.0), lengths_out
 
     def extra_repr(self) -> str:
         return f"num_mel_bins={self.config.num_mel_bins}, embed_dim={self.embed_dim}"

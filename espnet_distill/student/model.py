@@ -20,7 +20,8 @@ from typing import Callable, Dict, Iterator, List, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from espnet_distill.student.components import CnnFrontend, TransformerEncoder, frame_padding_mask
+from espnet_distill.frames import padding_mask
+from espnet_distill.student.components import CnnFrontend, TransformerEncoder
 from espnet_distill.student.config import StudentConfig
 from espnet_distill.student.fbank import FbankFrontend
 from espnet_distill.student.heads import LayerToLayerHeads, PredictionHeads, UnitHead
@@ -60,7 +61,7 @@ class StudentOutput:
     @property
     def padding_mask(self) -> Tensor:
         """``(B, T)`` bool, True on padded frames."""
-        return frame_padding_mask(self.lengths, self.hidden_states[0].shape[1])
+        return padding_mask(self.lengths, self.hidden_states[0].shape[1])
 
 
 class StudentModel(nn.Module):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union
 
 from espnet_distill.common import SAMPLE_RATE  # noqa: F401  (re-exported)
+from espnet_distill.frames import conv_frames, stack_frames
 
 #: HuBERT / wav2vec 2.0 CNN: (channels, kernel, stride) per layer; fairseq ``conv_feature_layers``.
 HUBERT_CONV_LAYERS: Tuple[Tuple[int, int, int], ...] = ((512, 10, 5),) + ((512, 3, 2),) * 4 + ((512, 2, 2),) * 2
@@ -54,14 +55,6 @@ def _check_int_list(name: str, value: Any, minimum: int) -> List[int]:
     if not isinstance(value, (list, tuple)) or not value:
         raise ValueError(f"{name}: expected a non-empty list of integers, found {value!r}")
     return [_check_int(f"{name}[{i}]", v, minimum) for i, v in enumerate(value)]
-
-
-def conv_output_frames(num_samples: int, layers) -> int:
-    """Frames out of a stack of unpadded convolutions given ``(kernel, stride)`` pairs."""
-    n = num_samples
-    for kernel, stride in layers:
-        n = max((n - kernel) // stride + 1, 0)
-    return n
 
 
 # -- front-ends -----------------------------------------------------------------------
@@ -122,7 +115,7 @@ class CnnFrontendConfig:
         return field_
 
     def num_frames(self, num_samples: int) -> int:
-        return conv_output_frames(num_samples, [(k, s) for _, k, s in self.conv_layers])
+        return stack_frames(num_samples, [(k, s) for _, k, s in self.conv_layers])
 
 
 @dataclass
@@ -169,7 +162,7 @@ class FbankFrontendConfig:
         return FBANK_FRAME_LENGTH + (self.kernel_size - 1) * FBANK_FRAME_SHIFT
 
     def num_frames(self, num_samples: int) -> int:
-        fbank = conv_output_frames(num_samples, [(FBANK_FRAME_LENGTH, FBANK_FRAME_SHIFT)])
+        fbank = conv_frames(num_samples, FBANK_FRAME_LENGTH, FBANK_FRAME_SHIFT)
         pad = self.kernel_size // 2
         return max((fbank + 2 * pad - self.kernel_size) // FBANK_SUBSAMPLING + 1, 0) if fbank else 0
 

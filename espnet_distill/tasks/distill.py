@@ -282,7 +282,7 @@ def _check_data(args: argparse.Namespace) -> None:
 
 def _write_side_files(args: argparse.Namespace, student, teacher, config: DistillConfig) -> None:
     """What export needs without rebuilding the teacher: the student config and provenance."""
-    from espnet_distill.common import package_versions
+    from espnet_distill.common import atomic_write_text, package_versions
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -295,6 +295,4 @@ def _write_side_files(args: argparse.Namespace, student, teacher, config: Distil
         "distill_conf": config.to_dict(),
         "versions": package_versions(),
     }
-    tmp = out / f".{PROVENANCE_FILE}.{torch.randint(1 << 30, ()).item()}"
-    tmp.write_text(yaml.safe_dump(provenance, sort_keys=False))
-    tmp.replace(out / PROVENANCE_FILE)
+    atomic_write_text(out / PROVENANCE_FILE, yaml.safe_dump(provenance, sort_keys=False))

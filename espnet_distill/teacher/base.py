@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchaudio.models import Wav2Vec2Model
 
-from espnet_distill.nn import masked_group_norm
+from espnet_distill.frames import conv_frames, masked_group_norm, padding_mask, valid_mask
 
 from espnet_distill.teacher.config import BackboneConfig
 
@@ -59,7 +59,7 @@ class TeacherOutput:
     def padding_mask(self) -> Tensor:
         """``(B, T')`` bool, True on padded frames."""
         t = self.hidden_states[0].shape[1]
-        return torch.arange(t, device=self.lengths.device)[None, :] >= self.lengths[:, None]
+        return padding_mask(self.lengths, t)
 
 
 class UnitHead(nn.Module):
@@ -244,7 +244,7 @@ class Teacher(nn.Module):
         key_padding_mask = None
         if _is_wavlm(transformer):
             # torchaudio's WavLM attention takes a key padding mask instead of an additive mask
-            padded = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+            padded = padding_mask(lengths, x.shape[1])
             key_padding_mask = torch.zeros(padded.shape, dtype=x.dtype, device=x.device)
             key_padding_mask = key_padding_mask.masked_fill(padded, float("-inf"))
             attn_mask = None
@@ -264,7 +264,7 @@ def _is_wavlm(transformer: nn.Module) -> bool:
 
 def masked_layer_norm_1d(wavs: Tensor, lengths: Tensor, eps: float = 1e-5) -> Tensor:
     """Normalise each waveform to zero mean / unit variance over its valid samples."""
-    mask = (torch.arange(wavs.shape[1], device=wavs.device)[None, :] < lengths[:, None]).to(wavs.dtype)
+    mask = valid_mask(lengths, wavs.shape[1]).to(wavs.dtype)
     n = mask.sum(1, keepdim=True).clamp(min=1)
     mean = (wavs * mask).sum(1, keepdim=True) / n
     var = (((wavs - mean) * mask) ** 2).sum(1, keepdim=True) / n
@@ -285,7 +285,7 @@ def masked_feature_extractor(extractor: nn.Module, wavs: Tensor, lengths: Tensor
     x = wavs.unsqueeze(1)
     for block in extractor.conv_layers:
         x = block.conv(x)
-        lengths = torch.clamp(torch.div(lengths - block.kernel_size, block.stride, rounding_mode="floor") + 1, min=0)
+        lengths = conv_frames(lengths, block.kernel_size, block.stride)
         norm = block.layer_norm
         if isinstance(norm, nn.GroupNorm):
             x = masked_group_norm(x, lengths, norm)

@@ -177,7 +177,7 @@ def test_build_with_teacher_adapts_heads_and_codewords(tiny_teacher):
 def test_group_norm_over_valid_matches_each_utterance_alone(groups):
     """Statistics over valid frames: each utterance as nn.GroupNorm normalises it alone, and a
     float64 masked mean/variance written out here; gradients flow; padded frames are zero."""
-    from espnet_distill.student.components import group_norm_over_valid
+    from espnet_distill.frames import masked_group_norm
 
     torch.manual_seed(0)
     norm = torch.nn.GroupNorm(groups, 128).double()
@@ -185,7 +185,7 @@ def test_group_norm_over_valid_matches_each_utterance_alone(groups):
     torch.nn.init.normal_(norm.bias)
     x = (3 * torch.randn(4, 128, 300) + 1).double().requires_grad_()
     for lengths in (torch.tensor([300, 200, 1, 0]), torch.full((4,), 300)):
-        ours = group_norm_over_valid(x, lengths, norm)
+        ours = masked_group_norm(x, lengths, norm)
         for i, n in enumerate(lengths.tolist()):
             if n == 0:
                 assert torch.all(ours[i] == 0)

@@ -31,6 +31,7 @@ from typing import Dict, List, Optional, Sequence
 import soundfile as sf
 from tqdm import tqdm
 
+from espnet_distill.common import atomic_write
 from espnet_distill.data.corpus.grammar import sample_sentence
 from espnet_distill.data.corpus.voices import ALL_VOICES, Voice, check_tools, synthesize
 from espnet_distill.data.kaldi_dir import write_kaldi_file
@@ -217,9 +218,7 @@ def _synthesise_all(out: Path, spec: CorpusSpec, voices: List[Voice], jobs: int,
 
 def _synth_one(u: Utterance, voice: Voice, rate_jitter: float, pitch_jitter: float) -> Utterance:
     if not u.path.is_file():  # resume: utterances of an interrupted run are kept
-        tmp = u.path.with_suffix(".tmp.wav")
-        synthesize(voice, u.text, tmp, rate_jitter, pitch_jitter)
-        os.replace(tmp, u.path)
+        atomic_write(u.path, lambda tmp: synthesize(voice, u.text, tmp, rate_jitter, pitch_jitter))
     u.num_samples = sf.info(str(u.path)).frames
     return u
 
