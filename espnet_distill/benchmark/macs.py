@@ -4,6 +4,12 @@
 bmm, convolution, scaled-dot-product attention), forward only here, at 2 FLOPs per
 MAC. Element-wise work (norms, GELU, masks) and the FFT of the fbank are not counted,
 so the fbank front-end's count is its mel projection, Conv1d subsampler and Linear.
+
+Attention: torch has no formula for the CPU kernel of ``scaled_dot_product_attention``
+(``_scaled_dot_product_flash_attention_for_cpu``), so it counted 0 for the attention of
+every model here on CPU; :func:`mac_counter` adds torch's own SDPA formula for it
+(``QK^T`` and ``AV``: ``2 * T^2 * D`` MACs per layer and utterance, D summed over heads).
+This is also the SUPERB profiler's convention of counting attention (it traces matmuls).
 """
 
 from __future__ import annotations
@@ -12,10 +18,23 @@ import contextlib
 from typing import Dict, Iterator, Optional
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 from espnet_distill.benchmark.upstreams import Upstream
 from espnet_distill.common import SAMPLE_RATE
+
+
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def mac_counter() -> FlopCounterMode:
+    """torch's ``FlopCounterMode`` (no display) that also counts attention on CPU."""
+    mapping = {}
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if op is not None:  # the overload keeps it from being decomposed, the packet is what is counted
+        mapping = {op: _sdpa_flops, op.default: _sdpa_flops}
+    return FlopCounterMode(display=False, custom_mapping=mapping)
 
 
 @contextlib.contextmanager
@@ -56,10 +75,10 @@ def count_macs(
         torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else contextlib.nullcontext()
     )
     with _frozen(upstream.module), torch.inference_mode(), autocast:
-        with FlopCounterMode(display=False) as counter:
+        with mac_counter() as counter:
             state = upstream.frontend(wavs, lengths)
         frontend = counter.get_total_flops() / 2
-        with FlopCounterMode(display=False) as counter:
+        with mac_counter() as counter:
             upstream.encoder(state)
         encoder = counter.get_total_flops() / 2
     return {

@@ -211,3 +211,24 @@ def test_profiling_compares_the_two_steps():
     for phase in ("teacher", "student", "backward", "update", "total"):
         assert f"| {phase} |" in text
     assert "ours: top 3 operators" in text and "s3prl: top 3 operators" in text
+
+
+def test_macs_count_attention():
+    """On CPU torch's counter sees no FLOPs in scaled-dot-product attention; ours adds exactly
+    2 * T^2 * D MACs per layer (QK^T and AV) for one utterance of T frames."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from espnet_distill.benchmark.macs import mac_counter
+    from espnet_distill.frames import stack_frames
+    from espnet_distill.student import build_student
+
+    student = build_student("tiny_cnn").eval()
+    wav = torch.randn(1, 16000)
+    counts = []
+    for counter in (FlopCounterMode(display=False), mac_counter()):
+        with torch.no_grad(), counter:
+            student(wav, torch.tensor([16000]))
+        counts.append(counter.get_total_flops() / 2)
+    t = stack_frames(16000, [(k, s) for _, k, s in student.config.frontend.cnn.conv_layers])
+    d, layers = student.config.encoder.embed_dim, student.config.encoder.num_layers
+    assert counts[1] - counts[0] == layers * 2 * t * t * d
