@@ -6,7 +6,7 @@ padded frames), is computed in fp32, and returns ``(weighted loss, detached term
 
 from espnet_distill.losses.discriminative import DiscriminativeLoss, kl_per_frame, unit_agreement
 from espnet_distill.losses.distill import DistillLoss
-from espnet_distill.losses.frontend import FrontendLoss, set_trainable_for_stage
+from espnet_distill.losses.frontend import FrontendLoss
 from espnet_distill.losses.regression import RegressionLoss, cos_per_frame, l1_per_frame
 
 __all__ = [
@@ -17,6 +17,5 @@ __all__ = [
     "cos_per_frame",
     "kl_per_frame",
     "l1_per_frame",
-    "set_trainable_for_stage",
     "unit_agreement",
 ]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -27,10 +26,3 @@ def check_aligned(name: str, student: Tensor, teacher: Tensor) -> None:
             f"{tuple(teacher.shape)} (batch, frames, ...); both must run on the same padded batch at the "
             f"same frame rate ({SAMPLES_PER_FRAME} samples per frame)"
         )
-
-
-def joint_lengths(student_lengths: Tensor, teacher_lengths: Optional[Tensor]) -> Tensor:
-    """Frames valid for both (they agree for matching front-ends)."""
-    if teacher_lengths is None:
-        return student_lengths
-    return torch.minimum(student_lengths, teacher_lengths.to(student_lengths.device))

@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from espnet_distill.frames import valid_mask
 from espnet_distill.losses._masking import check_aligned, masked_frame_mean
 
 
@@ -53,14 +52,14 @@ class DiscriminativeLoss(nn.Module):
         self.temperature = temperature
 
     def forward(
-        self, student_logits: Tensor, teacher_logits: Tensor, lengths: Tensor
+        self, student_logits: Tensor, teacher_logits: Tensor, mask: Tensor
     ) -> Tuple[Tensor, Dict[str, Tensor]]:
         """Compute ``weight * L_disc``.
 
         Args:
             student_logits: ``(B, T, K)`` student unit scores.
             teacher_logits: ``(B, T, K)`` teacher unit logits.
-            lengths: ``(B,)`` valid frames.
+            mask: ``(B, T)`` 1 on valid frames.
 
         Returns:
             ``weight * L_disc`` (0-dim fp32) and ``{"disc": L_disc}`` (unweighted, detached).
@@ -71,7 +70,6 @@ class DiscriminativeLoss(nn.Module):
                 f"unit logits: the student scores {student_logits.shape[-1]} units, the teacher "
                 f"{teacher_logits.shape[-1]} (teacher.num_units must match the teacher)"
             )
-        mask = valid_mask(lengths, student_logits.shape[1])
         kl = masked_frame_mean(kl_per_frame(student_logits, teacher_logits, self.temperature), mask)
         return self.weight * kl, {"disc": kl.detach()}
 
@@ -80,17 +78,16 @@ class DiscriminativeLoss(nn.Module):
 
 
 @torch.no_grad()
-def unit_agreement(student_logits: Tensor, teacher_logits: Tensor, lengths: Tensor) -> Tensor:
+def unit_agreement(student_logits: Tensor, teacher_logits: Tensor, mask: Tensor) -> Tensor:
     """Share of valid frames whose most likely unit is the same for student and teacher.
 
     Args:
         student_logits, teacher_logits: ``(B, T, K)``.
-        lengths: ``(B,)`` valid frames.
+        mask: ``(B, T)`` 1 on valid frames.
 
     Returns:
         0-dim fp32 in [0, 1] (0 when there is no valid frame).
     """
     check_aligned("unit logits", student_logits, teacher_logits)
-    mask = valid_mask(lengths, student_logits.shape[1])
     same = (student_logits.argmax(-1) == teacher_logits.argmax(-1)).float()
     return masked_frame_mean(same, mask)

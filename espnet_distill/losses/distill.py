@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
-from espnet_distill.losses._masking import joint_lengths
 from espnet_distill.losses.discriminative import DiscriminativeLoss, unit_agreement
 from espnet_distill.losses.frontend import STAGES, FrontendLoss
 from espnet_distill.losses.regression import RegressionLoss
@@ -54,53 +53,52 @@ class DistillLoss(nn.Module):
             raise ValueError(f"stage: expected 1 (front-end only) or 2 (full distillation), found {value!r}")
         self._stage = value
 
-    def forward(self, student, teacher) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Compute the loss of the current stage.
+    def forward(
+        self,
+        mask: Tensor,
+        *,
+        front: Optional[Tuple[Tensor, Tensor]] = None,
+        targets: Sequence[Tuple[Tensor, Tensor]] = (),
+        names: Optional[Sequence[str]] = None,
+        units: Optional[Tuple[Tensor, Tensor]] = None,
+    ) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The loss of the current stage from paired student / teacher tensors (the pairing is
+        :class:`~espnet_distill.tasks.model.DistillModel`'s).
 
         Args:
-            student: a :class:`~espnet_distill.student.StudentOutput`.
-            teacher: a :class:`~espnet_distill.teacher.TeacherOutput` for the same batch.
+            mask: ``(B, T)`` 1 on the frames valid in both (:func:`espnet_distill.frames.valid_mask`).
+            front: stage 1: ``(front-end head prediction, teacher hidden state 0)``.
+            targets: stage 2: ``(prediction, teacher hidden state)`` pairs, ``(B, T, D_t)``.
+            names: a name per target for the logged terms (e.g. ``t4``).
+            units: stage 2 with L_disc: ``(student unit scores, teacher unit logits)``, ``(B, T, K)``.
 
         Returns:
             The total (0-dim fp32) and detached terms: ``loss``; stage 1 ``front``;
-            stage 2 ``reg_l1``, ``reg_cos``, ``reg_l1_t<k>``, ``reg_cos_t<k>`` per
-            teacher layer k, and with L_disc ``disc`` and ``unit_agreement``.
+            stage 2 ``reg_l1``, ``reg_cos``, ``reg_l1_<name>``, ``reg_cos_<name>`` per
+            target, and with L_disc ``disc`` and ``unit_agreement``.
         """
-        lengths = joint_lengths(student.lengths, teacher.lengths)
         if self.stage == 1:
-            if student.frontend_prediction is None:
-                raise ValueError("stage 1 needs the student's frontend_prediction: the student has no front-end head")
-            total, terms = self.frontend(student.frontend_prediction, teacher.hidden_states[0], lengths)
+            if front is None:
+                raise ValueError("stage 1 needs the front-end head's prediction and teacher hidden state 0")
+            total, terms = self.frontend(*front, mask)
         else:
-            total, terms = self._stage2(student, teacher, lengths)
+            if not targets:
+                raise ValueError("stage 2 needs distillation targets: the student has no heads.targets")
+            total, terms = self.regression([p for p, _ in targets], [t for _, t in targets], mask, names)
+            if self.discriminative.weight > 0:
+                if units is None:
+                    raise ValueError("disc_weight > 0 needs the student's and the teacher's unit logits")
+                disc, disc_terms = self.discriminative(*units, mask)
+                total = total + disc
+                terms.update(disc_terms)
+                terms["unit_agreement"] = unit_agreement(*units, mask)
         return total, {"loss": total.detach(), **terms}
-
-    def _stage2(self, student, teacher, lengths: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
-        if not student.predictions:
-            raise ValueError("stage 2 needs distillation predictions: the student has no heads.targets")
-        num_teacher = len(teacher.hidden_states)
-        bad = [k for k in student.target_layers if not 0 <= k < num_teacher]
-        if bad:
-            raise ValueError(
-                f"target teacher layers {bad} do not exist: the teacher has hidden states 0..{num_teacher - 1}"
-            )
-        targets = [teacher.hidden_states[k] for k in student.target_layers]
-        total, terms = self.regression(student.predictions, targets, lengths, _target_names(student.target_layers))
-        if self.discriminative.weight > 0:
-            if student.unit_logits is None or teacher.unit_logits is None:
-                who = "student (no heads.units)" if student.unit_logits is None else "teacher (no unit head)"
-                raise ValueError(f"disc_weight > 0 needs unit logits, but the {who} has none")
-            disc, disc_terms = self.discriminative(student.unit_logits, teacher.unit_logits, lengths)
-            total = total + disc
-            terms.update(disc_terms)
-            terms["unit_agreement"] = unit_agreement(student.unit_logits, teacher.unit_logits, lengths)
-        return total, terms
 
     def extra_repr(self) -> str:
         return f"stage={self.stage}"
 
 
-def _target_names(layers: List[int]) -> List[str]:
+def target_names(layers: List[int]) -> List[str]:
     """``t<k>`` per target; ``t<k>_<i>`` when teacher layer k is targeted more than once."""
     counts = Counter(layers)
     return [f"t{k}" if counts[k] == 1 else f"t{k}_{i}" for i, k in enumerate(layers)]

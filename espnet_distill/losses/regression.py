@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from espnet_distill.frames import valid_mask
 from espnet_distill.losses._masking import check_aligned, masked_frame_mean
 
 
@@ -55,7 +54,7 @@ class RegressionLoss(nn.Module):
         self,
         predictions: Sequence[Tensor],
         targets: Sequence[Tensor],
-        lengths: Tensor,
+        mask: Tensor,
         names: Optional[Sequence[str]] = None,
     ) -> Tuple[Tensor, Dict[str, Tensor]]:
         """Compute L_reg.
@@ -63,7 +62,7 @@ class RegressionLoss(nn.Module):
         Args:
             predictions: N student predictions ``(B, T, D_t)``.
             targets: N teacher hidden states ``(B, T, D_t)`` (no gradient needed).
-            lengths: ``(B,)`` valid frames.
+            mask: ``(B, T)`` 1 on valid frames (:func:`espnet_distill.frames.valid_mask`).
             names: a name per target for the per-target terms (default ``0..N-1``).
 
         Returns:
@@ -76,7 +75,6 @@ class RegressionLoss(nn.Module):
                 f"expected as many targets as predictions (at least 1), found {len(targets)} and {len(predictions)}"
             )
         names = list(names) if names is not None else [str(i) for i in range(len(predictions))]
-        mask = valid_mask(lengths, predictions[0].shape[1])
         terms: Dict[str, Tensor] = {}
         l1s, coss = [], []
         for name, pred, target in zip(names, predictions, targets):

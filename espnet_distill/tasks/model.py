@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from torch import Tensor
 
+from espnet_distill.frames import valid_mask
 from espnet_distill.losses import DistillLoss
-from espnet_distill.student import StudentModel
+from espnet_distill.losses.distill import target_names
+from espnet_distill.student import StudentModel, StudentOutput
 from espnet_distill.tasks.config import DistillConfig
 from espnet_distill.teacher.base import Teacher, TeacherOutput
 
@@ -100,10 +102,13 @@ class DistillModel(AbsESPnetModel):
             self.num_forwards += 1
         self.loss.stage = stage
         need_units = stage == 2 and self.config.disc_weight > 0
-        teacher_out = self._run_teacher(speech, speech_lengths, stage, need_units)
+        teacher = self.teacher
+        if next(teacher.parameters()).device != speech.device:
+            teacher.to(speech.device)
+        teacher_out = teacher(speech, speech_lengths, need_units=need_units)
         student_out = self.student(speech, speech_lengths, frontend_only=stage == 1)
         with _fp32(speech.device):
-            loss, terms = self.loss(student_out, teacher_out)
+            loss, terms = distill_objective(self.loss, student_out, teacher_out, self.student.target_layers)
         if self.training and not torch.isfinite(loss):
             self.num_nonfinite += 1
             _LG.warning("non-finite loss (%s) on utterances %s", float(loss), kwargs.get("utt_id", "(ids unknown)"))
@@ -112,20 +117,48 @@ class DistillModel(AbsESPnetModel):
         batch_size = torch.tensor(speech.shape[0], device=loss.device)
         return force_gatherable((loss, stats, batch_size), loss.device)
 
-    def _run_teacher(self, speech: Tensor, lengths: Tensor, stage: int, need_units: bool) -> TeacherOutput:
-        teacher = self.teacher
-        if next(teacher.parameters()).device != speech.device:
-            teacher.to(speech.device)
-        out = teacher(speech, lengths, need_units=need_units)
-        # inference-mode tensors cannot be saved for backward: clone what the loss reads
-        wanted = {0} if stage == 1 else set(self.student.target_layers)
-        hidden = [h.clone() if i in wanted else h for i, h in enumerate(out.hidden_states)]
-        units = out.unit_logits.clone() if out.unit_logits is not None else None
-        return TeacherOutput(hidden_states=hidden, lengths=out.lengths.clone(), unit_logits=units)
-
     def collect_feats(self, speech: Tensor, speech_lengths: Tensor, **kwargs) -> Dict[str, Tensor]:
         """Nothing to normalise: ``--collect_stats`` only writes the shape files."""
         return {}
+
+
+def distill_objective(loss: DistillLoss, student: StudentOutput, teacher: TeacherOutput,
+                      target_layers: Sequence[int]) -> Tuple[Tensor, Dict[str, Tensor]]:
+    """``loss`` (at its stage) of a student output against the teacher output of the same batch.
+
+    The one place where student and teacher meet: their frames agree by construction (both
+    give ``floor((N - 400) / 320) + 1`` frames, :mod:`espnet_distill.frames`), which is
+    checked here once; one mask serves every term; prediction k is paired with teacher
+    hidden state ``target_layers[k]`` (0 = transformer input, k = layer k).
+    """
+    t_frames, s_frames = teacher.hidden_states[0].shape[1], student.hidden_states[0].shape[1]
+    if s_frames != t_frames or not torch.equal(student.lengths, teacher.lengths.to(student.lengths.device)):
+        raise ValueError(
+            f"student and teacher frames differ: {s_frames} vs {t_frames} frames, valid "
+            f"{student.lengths.tolist()} vs {teacher.lengths.tolist()}; both must frame 16 kHz audio at 320 "
+            "samples per frame with a 400-sample receptive field (HuBERT's CNN or the fbank front-end)"
+        )
+    mask = valid_mask(student.lengths, s_frames)
+    if loss.stage == 1:
+        if student.frontend_prediction is None:
+            raise ValueError("stage 1 needs the student's frontend_prediction: the student has no front-end head")
+        return loss(mask, front=(student.frontend_prediction, teacher.hidden_states[0]))
+    if not student.predictions:
+        raise ValueError("stage 2 needs distillation predictions: the student has no heads.targets")
+    if len(student.predictions) != len(target_layers):
+        raise ValueError(f"{len(student.predictions)} predictions for {len(target_layers)} target layers {list(target_layers)}")
+    num_teacher = len(teacher.hidden_states)
+    bad = [k for k in target_layers if not 0 <= k < num_teacher]
+    if bad:
+        raise ValueError(f"target teacher layers {bad} do not exist: the teacher has hidden states 0..{num_teacher - 1}")
+    units = None
+    if loss.discriminative.weight > 0:
+        if student.unit_logits is None or teacher.unit_logits is None:
+            who = "student (no heads.units)" if student.unit_logits is None else "teacher (no unit head)"
+            raise ValueError(f"disc_weight > 0 needs unit logits, but the {who} has none")
+        units = (student.unit_logits, teacher.unit_logits)
+    targets = [(p, teacher.hidden_states[k]) for p, k in zip(student.predictions, target_layers)]
+    return loss(mask, targets=targets, names=target_names(list(target_layers)), units=units)
 
 
 def _fp32(device: torch.device):

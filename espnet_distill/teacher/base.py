@@ -4,7 +4,8 @@ Whatever the source (fairseq, HuggingFace, torchaudio, ESPnet, s3prl), a teacher
 a torchaudio :class:`~torchaudio.models.Wav2Vec2Model` (the reference implementation
 of wav2vec 2.0 / HuBERT / WavLM) plus, for HuBERT checkpoints that keep it, the
 pre-training unit head. :class:`Teacher` runs it frozen, in eval mode, under
-``torch.inference_mode`` and returns a :class:`TeacherOutput`.
+``torch.no_grad`` and returns a :class:`TeacherOutput` (plain tensors: a loss may keep
+them for its backward pass without copying them).
 
 Hidden states follow the s3prl / HuggingFace convention for a model with L layers:
 ``hidden_states[0]`` is the transformer input (CNN features -> feature projection ->
@@ -209,8 +210,8 @@ class Teacher(nn.Module):
                 unit head". ``True`` on a teacher without one is an error.
 
         Returns:
-            :class:`TeacherOutput` (tensors created under inference mode: they
-            need no grad and can be used as targets directly).
+            :class:`TeacherOutput` (tensors created under ``no_grad``: they need no
+            grad and a loss can keep them for its backward pass as they are).
         """
         if wavs.ndim != 2:
             raise ValueError(f"expected waveforms of shape (batch, samples), found {tuple(wavs.shape)}")
@@ -220,7 +221,7 @@ class Teacher(nn.Module):
             need_units = self.unit_head is not None
         if wav_lengths is None:
             wav_lengths = torch.full((wavs.shape[0],), wavs.shape[1], dtype=torch.long, device=wavs.device)
-        with torch.inference_mode(), self._autocast(wavs.device):
+        with torch.no_grad(), self._autocast(wavs.device):
             return self._forward(wavs, wav_lengths.to(wavs.device), need_units)
 
     def _autocast(self, device: torch.device):
