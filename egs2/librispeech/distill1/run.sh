@@ -16,7 +16,7 @@
 # --smoke true is the real recipe cut short: it synthesises a small LibriSpeech-shaped tree (all
 # seven parts), writes a full-size HuBERT Base with random weights in fairseq's released layout,
 # and runs every stage with the same options and code as a real run, on the CPU, with only the
-# update counts, the crop length and the number of decoded utterances cut. Students keep their
+# update counts, the batches, the crop length and the number of decoded utterances cut. Students keep their
 # real sizes; the numbers mean nothing. Output: exp_smoke/<config>/report.json.
 #
 # Jobs run through cmd.sh (this machine by default; slurm / SGE documented there). Defaults of a
