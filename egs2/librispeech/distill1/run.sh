@@ -16,8 +16,8 @@
 # --smoke true is the real recipe cut short: it synthesises a small LibriSpeech-shaped tree (all
 # seven parts), writes a full-size HuBERT Base with random weights in fairseq's released layout,
 # and runs every stage with the same options and code as a real run, on the CPU, with only the
-# update counts, the batches, the crop length and the number of decoded utterances cut. Students keep their
-# real sizes; the numbers mean nothing. Output: exp_smoke/<config>/report.json.
+# update counts, the batches, the crop length and the number of decoded utterances cut. Students
+# keep their real sizes; the numbers mean nothing. Output: exp_smoke/<config>/report.json.
 #
 # Jobs run through cmd.sh (this machine by default; slurm / SGE documented there). Defaults of a
 # real run: --ngpu 1 --threads 8 --nj 16 --inference_nj 32 (decoding on the CPU); every other
