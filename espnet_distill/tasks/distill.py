@@ -40,6 +40,7 @@ from espnet2.utils.types import str_or_none
 from espnet_distill.tasks.collate import CropCollateFn
 from espnet_distill.tasks.config import DistillConfig
 from espnet_distill.tasks.data_check import check_and_filter
+from espnet_distill.tasks.heads import heads_for_objective
 from espnet_distill.tasks.model import DistillModel
 from espnet_distill.tasks.schedule import register as _register_scheduler
 from espnet_distill.tasks.schedule import wrap_for_stages
@@ -135,12 +136,11 @@ class DistillTask(AbsTask):
         for warning in distill_plan(args)["warnings"]:
             _LG.warning("%s", warning)
         teacher = load_teacher(args.teacher, **(args.teacher_conf or {}))
-        if config.disc_weight > 0 and not teacher.has_unit_head:
-            raise ValueError(
-                f"distill_conf.disc_weight is {config.disc_weight}, but the teacher {args.teacher} has no unit head "
-                "(final_proj + codewords), so there are no unit posteriors to distil: use a HuBERT pre-training "
-                "checkpoint, or set distill_conf.disc_weight: 0")
-        spec = _drop_unused_heads(_student_spec(args.student, args.student_conf), config)
+        try:
+            spec = heads_for_objective(_student_spec(args.student, args.student_conf), config,
+                                       teacher_has_units=teacher.has_unit_head)
+        except ValueError as err:
+            raise ValueError(f"{err} (teacher {args.teacher})") from err
         student = build_student(spec, teacher=teacher, cmvn=args.cmvn)
         if config.frontend_steps > 0:
             # stage one leaves the encoder out of the graph: DDP must expect unused parameters
@@ -160,7 +160,7 @@ def distill_plan(args: argparse.Namespace) -> Dict:
     prints it for recipes, and :meth:`DistillTask.build_model` logs its warnings.
     """
     config = DistillConfig.from_dict(args.distill_conf)
-    spec = _drop_unused_heads(_student_spec(args.student, args.student_conf), config)
+    spec = heads_for_objective(_student_spec(args.student, args.student_conf), config)
     front_end = spec["frontend"]["type"]
     updates = args.max_epoch * args.num_iters_per_epoch if args.num_iters_per_epoch else None
     warnings = []
@@ -199,35 +199,6 @@ def _student_spec(student: str, overrides: Optional[Dict]) -> Dict:
 
     config = resolve_config(student).to_dict()
     return _deep_merge(config, overrides or {}, path="student_conf")
-
-
-def _drop_unused_heads(spec: Dict, config: DistillConfig) -> Dict:
-    """Heads no loss would train are removed (dead parameters also break DDP); heads a
-    loss needs but the student lacks are an error now, not at the first batch."""
-    heads = spec.get("heads") or {}
-    if config.disc_weight == 0 and heads.get("units") is not None:
-        _LG.info("distill_conf.disc_weight is 0: the student's unit head is not built")
-        heads["units"] = None
-    if config.disc_weight > 0 and heads.get("units") is None:
-        raise ValueError("distill_conf.disc_weight > 0 needs a student unit head (student_conf: heads.units: {type: type2})")
-    units = heads.get("units") or {}
-    if config.disc_weight > 0 and units.get("type") == "type1" and config.disc_temperature is None:
-        raise ValueError(
-            "distill_conf.disc_temperature: a type1 unit head scores units by cosine similarity, in [-1, 1]; "
-            "without a temperature its softmax stays close to uniform and cannot match the teacher's "
-            "posteriors (HuBERT's logit temperature is 0.1): set distill_conf.disc_temperature: 0.1, or use "
-            "student_conf: {heads: {units: {type: type2}}}")
-    if config.frontend_steps > 0 and not heads.get("frontend"):
-        raise ValueError(
-            f"distill_conf.frontend_steps is {config.frontend_steps}, but the student has no front-end head "
-            "(heads.frontend: true, for fbank front-ends): input distillation's first stage needs one; set "
-            "distill_conf.frontend_steps: 0 for this student")
-    if config.frontend_steps == 0 and heads.get("frontend"):
-        _LG.info("distill_conf.frontend_steps is 0: the student's front-end head is not built")
-        heads["frontend"] = False
-    if (config.l1_weight > 0 or config.cos_weight > 0) and heads.get("targets") is None:
-        raise ValueError("distill_conf: L_reg needs the student's heads.targets (prediction heads or a layer map)")
-    return spec
 
 
 def _deep_merge(base: Dict, overrides: Dict, path: str) -> Dict:

@@ -29,6 +29,7 @@ from espnet_distill.losses import DistillLoss
 from espnet_distill.losses.distill import target_names
 from espnet_distill.student import StudentModel, StudentOutput
 from espnet_distill.tasks.config import DistillConfig
+from espnet_distill.tasks.heads import heads_for_objective
 from espnet_distill.teacher.base import Teacher, TeacherOutput
 
 _LG = logging.getLogger(__name__)
@@ -46,11 +47,7 @@ class DistillModel(AbsESPnetModel):
 
     def __init__(self, student: StudentModel, teacher: Teacher, config: DistillConfig, accum_grad: int = 1):
         super().__init__()
-        if config.frontend_steps > 0 and student.frontend_head is None:
-            raise ValueError(
-                "distill_conf.frontend_steps > 0 needs a student with a front-end head "
-                "(heads.frontend: true, fbank front-ends); set frontend_steps: 0 for this student"
-            )
+        heads_for_objective(student.config.to_dict(), config, teacher_has_units=teacher.has_unit_head, prune=False)
         self.student = student
         self._teacher = (teacher,)
         self.config = config
