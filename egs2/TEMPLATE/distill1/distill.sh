@@ -107,7 +107,7 @@ plan_args=(--config "${distill_config}" ${distill_args})
 [ -z "${student}" ] || plan_args+=(--student "${student}")
 plan_values=$("${python}" -m espnet_distill.bin.distill_plan "${plan_args[@]}" --json "${expdir}/distill_plan.json" \
     --get student --get needs_cmvn 2>"${expdir}/distill_plan.log") \
-    || die "--distill_config ${distill_config} ${distill_args}: $(grep -h "error" "${expdir}/distill_plan.log")"
+    || die "--distill_config ${distill_config} ${distill_args}: distill_plan failed: $(tail -n 5 "${expdir}/distill_plan.log")"
 grep -h "warning:" "${expdir}/distill_plan.log" | while read -r line; do log "${line#*warning: }"; done || true
 { read -r student_spec; read -r needs_cmvn; } <<<"${plan_values}"
 

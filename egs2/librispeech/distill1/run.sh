@@ -57,9 +57,12 @@ distill_config=conf/distill_${config}.yaml
 [ -f "${distill_config}" ] || { echo "run.sh: no ${distill_config} (see --help)" >&2; exit 2; }
 
 # the student the config names: configs distilling the same student share its from-scratch control
-{ read -r student; read -r frontend_steps; } < <(python3 -m espnet_distill.bin.distill_plan \
-    --config "${distill_config}" --get student --get frontend_steps 2>/dev/null)
-[ -n "${student}" ] || { echo "run.sh: ${distill_config}: python3 -m espnet_distill.bin.distill_plan failed" >&2; exit 2; }
+plan_log=$(mktemp)
+plan=$(python3 -m espnet_distill.bin.distill_plan --config "${distill_config}" --get student --get frontend_steps \
+    2>"${plan_log}") || { echo "run.sh: ${distill_config}: python3 -m espnet_distill.bin.distill_plan failed:" >&2;
+                           tail -n 20 "${plan_log}" >&2; rm -f "${plan_log}"; exit 2; }
+rm -f "${plan_log}"
+{ read -r student; read -r frontend_steps; } <<<"${plan}"
 exp=exp; [ "${smoke}" = true ] && exp=${smoke_dir}/exp_smoke
 s=${smoke_dir}
 common=(--data_script local/data.sh --train_set train_960 --valid_set dev --labelled_set train_clean_100
