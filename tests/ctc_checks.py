@@ -2,8 +2,9 @@
 
 A model fine-tuned for a few updates emits near-random characters, so its CER is no figure of
 merit (it often exceeds 1: CTC may emit a token on every frame). What must hold regardless:
-every utterance was decoded, no hypothesis is longer than CTC allows (at most one character,
-space included, per 20 ms output frame), and the result is not perfect.
+every utterance was decoded, no hypothesis is longer than CTC allows (at most one token per
+output frame: per 20 ms for the students and teachers here, an upper bound for models with longer
+frames), and the result is not perfect.
 """
 
 from __future__ import annotations

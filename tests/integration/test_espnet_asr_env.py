@@ -12,7 +12,7 @@ import yaml
 
 from espnet_distill.data.asr_prep import char_token_list, write_shape_files, write_token_list
 from espnet_distill.data.kaldi_dir import read_data_dir
-from espnet_distill.data.scoring import score_files
+from tests.ctc_checks import assert_ctc_decoding
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,6 +47,7 @@ def test_train_decode_score(synth_corpus, tmp_path):
           "--asr_model_file", str(tmp_path / "exp/valid.loss.best.pth"),
           "--output_dir", str(tmp_path / "decode"), "--ctc_weight", "1.0", "--lm_weight", "0",
           "--beam_size", "1"], tmp_path / "decode.log")
-    result = score_files(synth_corpus / "test" / "text", tmp_path / "decode/1best_recog/text")
-    assert result.num_utts == 16  # every test utterance was decoded and scored
-    assert 0.0 <= result.cer and 0.0 <= result.wer
+    # every test utterance decoded, none longer than its frames allow (40 ms frames here: fbank at
+    # 10 ms, conv2d subsampling by 4), not perfect after one epoch
+    result = assert_ctc_decoding(synth_corpus / "test", tmp_path / "decode/1best_recog/text")
+    assert result.num_utts == 16
