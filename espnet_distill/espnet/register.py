@@ -28,7 +28,6 @@ FRONTEND_NAME = "distill_student"
 ENCODER_NAME = "identity"
 
 
-
 def register(tasks: Optional[Iterable[str]] = None, *, s3prl: bool = True) -> List[str]:
     """Make ``frontend: distill_student`` available to ESPnet tasks. Idempotent.
 

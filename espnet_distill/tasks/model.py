@@ -24,7 +24,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from torch import Tensor
 
-from espnet_distill.frames import valid_mask
+from espnet_distill.frames import SAMPLES_PER_FRAME, valid_mask
 from espnet_distill.losses import DistillLoss
 from espnet_distill.losses.distill import target_names
 from espnet_distill.student import StudentModel, StudentOutput
@@ -132,8 +132,9 @@ def distill_objective(loss: DistillLoss, student: StudentOutput, teacher: Teache
     if s_frames != t_frames or not torch.equal(student.lengths, teacher.lengths.to(student.lengths.device)):
         raise ValueError(
             f"student and teacher frames differ: {s_frames} vs {t_frames} frames, valid "
-            f"{student.lengths.tolist()} vs {teacher.lengths.tolist()}; both must frame 16 kHz audio at 320 "
-            "samples per frame with a 400-sample receptive field (HuBERT's CNN or the fbank front-end)"
+            f"{student.lengths.tolist()} vs {teacher.lengths.tolist()}; both must frame 16 kHz audio at "
+            f"{SAMPLES_PER_FRAME} samples per frame with a 400-sample receptive field (HuBERT's CNN or the fbank "
+            "front-end)"
         )
     mask = valid_mask(student.lengths, s_frames)
     if loss.stage == 1:
