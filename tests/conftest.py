@@ -45,7 +45,7 @@ def corpus_cmvn(synth_corpus, tmp_path_factory) -> Path:
 def tiny_teacher_ckpt(tmp_path_factory) -> Path:
     """A random 4-layer x 128 HuBERT with a 24-unit head, saved in the torchaudio format."""
     from espnet_distill.teacher import save_torchaudio_checkpoint
-    from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
+    from tests.oracles.teachers import random_hubert_pretrain, tiny_config
 
     config = tiny_config(encoder_num_layers=4)
     model = random_hubert_pretrain(config, num_units=24, codeword_dim=16, seed=0)

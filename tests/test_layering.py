@@ -1,6 +1,7 @@
 """The package's layering, read from its source: ``bin/`` is the top floor (nothing imports it),
-nothing installed imports the test suite, and no two modules import each other, directly or in
-a ring (deferred imports inside functions count too: they hide a cycle, they do not remove it).
+nothing installed imports the test suite or the research scripts of ``benchmarks/``, and no two
+modules import each other, directly or in a ring (deferred imports inside functions count too:
+they hide a cycle, they do not remove it).
 """
 
 from __future__ import annotations
@@ -82,8 +83,17 @@ def test_nothing_below_bin_imports_bin_or_the_tests():
     graph, _ = _graph()
     bad = sorted(f"{m} imports {d}" for m, deps in graph.items() if not m.startswith("espnet_distill.bin")
                  for d in deps if d == "espnet_distill.bin" or d.startswith("espnet_distill.bin."))
-    bad += sorted(f"{m} imports {d}" for m, deps in graph.items() for d in deps if d == "tests" or d.startswith("tests."))
+    bad += sorted(f"{m} imports {d}" for m, deps in graph.items() for d in deps
+                  if d.split(".")[0] in ("tests", "benchmarks"))
     assert not bad, "\n".join(bad)
+
+
+def test_test_oracles_are_not_installed():
+    """The fake-checkpoint writers are test oracles (tests/oracles), not an ``espnet_distill.testing``."""
+    _, modules = _graph()
+    assert not (PACKAGE / "testing").exists()
+    assert not [m for m in modules if m.startswith("espnet_distill.testing")]
+    assert (PACKAGE.parent / "tests" / "oracles" / "teachers.py").is_file()
 
 
 def test_no_import_cycle():

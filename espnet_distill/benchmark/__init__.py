@@ -1,19 +1,18 @@
-"""Speed and memory benchmarks: inference (the authors' speed-test protocol) and distillation throughput.
+"""Inference speed of given checkpoints, with the protocol of the authors' speed test.
 
-Run ``python -m espnet_distill.bin.benchmark`` (see ``docs/benchmarks.md``). Pieces:
+Run ``python -m espnet_distill.bin.benchmark --model NAME=CHECKPOINT ...`` (a recipe's stage 10;
+see ``docs/benchmarks.md``). Pieces:
 
-* :mod:`.scales`: the models compared (full ``base`` size, or ``tiny`` for CI);
-* :mod:`.upstreams`: the teacher files and the models as front-end + encoder;
+* :mod:`.upstreams`: a teacher or student as front-end + encoder, timed apart;
 * :mod:`.inference`, :mod:`.macs`: batch-1 timing, interleaved, and MAC counts;
-* :mod:`.steps`, :mod:`.distill`, :mod:`.memory`: one training step, ours and s3prl's,
-  timed interleaved, and their peak memory in fresh processes;
-* :mod:`.report`: JSON layout, markdown tables and the PNG chart;
-* :mod:`.runner`: all of it in one call, :func:`run_benchmark`;
-* :mod:`.profiling`: where a distillation step spends its time, ours against s3prl's.
+* :mod:`.machine`: the machine's description and timing rounds that other processes did not disturb;
+* :mod:`.checkpoints`: all of it for the given files, its JSON layout and markdown table.
+
+The comparison of the presets and of a distillation step with s3prl's DistilHuBERT is not
+installed: ``python benchmarks/compare_s3prl.py`` in a source checkout.
 """
 
-from espnet_distill.benchmark.report import REQUIRED_KEYS, lookup, markdown, plot
-from espnet_distill.benchmark.runner import run_benchmark
+from espnet_distill.benchmark.checkpoints import checkpoint_markdown, parse_models, run_checkpoint_benchmark
 from espnet_distill.benchmark.settings import BenchmarkSettings, check_device
 
-__all__ = ["REQUIRED_KEYS", "BenchmarkSettings", "check_device", "lookup", "markdown", "plot", "run_benchmark"]
+__all__ = ["BenchmarkSettings", "check_device", "checkpoint_markdown", "parse_models", "run_checkpoint_benchmark"]

@@ -3,8 +3,18 @@
 ``python -m espnet_distill.bin.benchmark --model teacher=exp/teacher --model student=exp/student/student.pth``
 loads each file (student checkpoints with :func:`~espnet_distill.student.load_student`,
 anything else with :func:`~espnet_distill.teacher.load_teacher`), counts MACs and times them
-interleaved exactly as the preset benchmark does. Ratios are against the model named
-``teacher`` when there is one.
+interleaved (:mod:`.inference`). Ratios are against the model named ``teacher`` when there is one.
+
+JSON layout (numbers are positive and finite)::
+
+    machine:   cpu, logical_cpus, threads, torch, torchaudio, device, device_name, load averages
+    settings:  what was run (BenchmarkSettings)
+    models.<name>:  params, macs_per_second (+ frontend_/encoder_), rtf, frontend_ms,
+                    encoder_ms, total_ms (at the reference duration), by_duration.<s>
+    ratios:    <name>_speedup_over_teacher, <name>_mac_reduction_vs_teacher
+    ratios_by_duration.<s>: the speed-ups at each duration
+    timing_rounds.inference.<s>: rounds run / undisturbed by other processes / used, foreign CPU shares
+    checkpoints.<name>, wall_seconds: the files, the time of the whole run
 """
 
 from __future__ import annotations
@@ -57,8 +67,7 @@ def load_upstream(name: str, path: Path, device: torch.device) -> Upstream:
 
 
 def run_checkpoint_benchmark(models: List[Tuple[str, Path]], settings: BenchmarkSettings) -> Dict[str, Any]:
-    """Inference numbers of the given checkpoints (the JSON layout of the preset benchmark's
-    ``models`` / ``ratios`` / ``ratios_by_duration``, without the distillation step)."""
+    """Inference numbers of the given checkpoints (the JSON layout of the module docstring)."""
     device = check_device(settings.device)
     torch.set_num_threads(settings.threads)
     started = time.perf_counter()

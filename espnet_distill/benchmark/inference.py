@@ -27,9 +27,6 @@ from espnet_distill.common import SAMPLE_RATE
 
 _LG = logging.getLogger(__name__)
 
-#: The model every speed-up is also given against (D&T-CNN, the CNN model of the authors' speed test).
-BASELINE = "dt_cnn"
-
 
 def make_inputs(durations: Sequence[float], device: torch.device, seed: int = 0) -> Dict[float, torch.Tensor]:
     """One ``(1, N)`` random waveform (amplitude ~0.1) per duration."""
@@ -115,12 +112,14 @@ def summarize_inference(
     times: Dict[str, Dict[float, Dict[str, List[float]]]],
     macs: Dict[str, Dict[str, float]],
     reference_duration: float,
+    baselines: Sequence[str] = ("teacher",),
 ) -> Dict[str, Any]:
-    """Per-model numbers (at ``reference_duration`` and per duration) and the speed-up ratios.
+    """Per-model numbers (at ``reference_duration`` and per duration) and the speed-up ratios: over each
+    of ``baselines`` that was timed (``<name>_speedup_over_<baseline>``), MAC reductions over ``teacher``.
 
     Returns:
         ``{"models": {...}, "ratios": {...}, "ratios_by_duration": {...}}`` (see the JSON
-        layout in :mod:`espnet_distill.benchmark.report`).
+        layout in :mod:`espnet_distill.benchmark.checkpoints`).
     """
     models: Dict[str, Any] = {}
     for u in upstreams:
@@ -151,10 +150,9 @@ def summarize_inference(
         ratios = {}
         for name in names:
             totals = times[name][d]["total"]
-            if name != "teacher" and "teacher" in times:
-                ratios[f"{name}_speedup_over_teacher"] = paired_ratio(times["teacher"][d]["total"], totals)
-            if name != BASELINE and BASELINE in times:
-                ratios[f"{name}_speedup_over_{BASELINE}"] = paired_ratio(times[BASELINE][d]["total"], totals)
+            for base in baselines:
+                if name != base and base in times:
+                    ratios[f"{name}_speedup_over_{base}"] = paired_ratio(times[base][d]["total"], totals)
         ratios_by_duration[f"{d:g}"] = ratios
     ratios = dict(ratios_by_duration[f"{reference_duration:g}"])
     for name in names:
@@ -164,8 +162,10 @@ def summarize_inference(
     return {"models": models, "ratios": ratios, "ratios_by_duration": ratios_by_duration}
 
 
-def run_inference_benchmark(upstreams: List[Upstream], settings, device: torch.device) -> Dict[str, Any]:
-    """Count MACs at the reference duration, time every model, summarise."""
+def run_inference_benchmark(
+    upstreams: List[Upstream], settings, device: torch.device, baselines: Sequence[str] = ("teacher",)
+) -> Dict[str, Any]:
+    """Count MACs at the reference duration, time every model, summarise (speed-ups over ``baselines``)."""
     macs = {}
     for u in tqdm(upstreams, desc="MACs", unit="model", dynamic_ncols=True):
         macs[u.name] = count_macs(u, settings.reference_duration, device, settings.autocast_dtype, settings.seed)
@@ -181,6 +181,6 @@ def run_inference_benchmark(upstreams: List[Upstream], settings, device: torch.d
         autocast_dtype=settings.autocast_dtype,
         seed=settings.seed,
     )
-    summary = summarize_inference(upstreams, times, macs, settings.reference_duration)
+    summary = summarize_inference(upstreams, times, macs, settings.reference_duration, baselines)
     summary["inference_rounds"] = rounds
     return summary

@@ -1,4 +1,4 @@
-"""What one benchmark run measures: device, threads, durations, batch, repeats."""
+"""What one speed measurement runs: device, threads, durations, repeats, and how it copes with a busy machine."""
 
 from __future__ import annotations
 
@@ -8,69 +8,50 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 
-from espnet_distill.benchmark.scales import SCALES
-
 DEVICES = ("cpu", "cuda")
 
 
 @dataclass
 class BenchmarkSettings:
-    """Settings of a benchmark run; :meth:`full` and :meth:`quick` are the two presets.
+    """Settings of a speed measurement; :meth:`full` and :meth:`quick` are the two presets.
 
     Attributes:
         device: ``cpu`` or ``cuda`` (bf16 autocast on CUDA).
         threads: ``torch.set_num_threads`` for the whole run (the authors' speed test fixes 4).
-        scale: model sizes, ``base`` (HuBERT Base and the full-size students) or ``tiny`` (CI).
         durations: utterance lengths in seconds for inference timing (batch 1).
         reference_duration: the duration of the per-model summary numbers and ratios.
         warmup: untimed inference runs per (model, duration) before timing.
         repeats: timed inference rounds; each round runs every model once per duration.
-        step_seconds: utterance lengths (seconds) of the distillation-step batch.
-        step_warmup: untimed distillation steps per variant.
-        step_repeats: timed rounds of distillation steps (each round: every variant once).
-        memory_steps: steps run in the fresh process that measures peak memory.
         max_foreign_share: a timing round during which other processes used more than this
             share of the CPUs is repeated (see ``machine.collect_rounds``).
-        max_rounds: at most this many rounds per duration / for the steps (default
-            ``2 * repeats``).
-        quiet_wait_s: after a disturbed round, wait up to this long (per duration and for
-            the steps, in all) for a quiet second before the next round.
-        dt_fbank_disc_weight: lambda of L_disc in the D&T-fbank step ("w_kl" in the authors' checkpoint names).
-        seed: for the random weights and waveforms.
+        max_rounds: at most this many rounds per duration (default ``2 * repeats``).
+        quiet_wait_s: after a disturbed round, wait up to this long (per duration, in all)
+            for a quiet second before the next round.
+        seed: for the random waveforms.
     """
 
     device: str = "cpu"
     threads: int = 2
-    scale: str = "base"
     durations: Tuple[float, ...] = (2.0, 5.0, 10.0, 15.0)
     reference_duration: float = 10.0
     warmup: int = 1
     repeats: int = 5
-    step_seconds: Tuple[float, ...] = (4.0, 3.5, 3.0, 2.5)
-    step_warmup: int = 1
-    step_repeats: int = 5
-    memory_steps: int = 2
     max_foreign_share: float = 0.1
     max_rounds: Optional[int] = None
     quiet_wait_s: float = 30.0
-    dt_fbank_disc_weight: float = 0.4
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.durations = tuple(float(d) for d in self.durations)
-        self.step_seconds = tuple(float(s) for s in self.step_seconds)
         self.reference_duration = float(self.reference_duration)
         if self.device not in DEVICES:
             raise ValueError(f"device: expected one of {DEVICES}, found {self.device!r}")
-        if self.scale not in SCALES:
-            raise ValueError(f"scale: expected one of {SCALES}, found {self.scale!r}")
-        for name in ("threads", "repeats", "step_repeats", "memory_steps"):
+        for name in ("threads", "repeats"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, found {value!r}")
-        for name in ("warmup", "step_warmup"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise ValueError(f"{name}: expected an integer >= 0, found {getattr(self, name)!r}")
+        if not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ValueError(f"warmup: expected an integer >= 0, found {self.warmup!r}")
         if not self.durations or min(self.durations) < 0.05:
             raise ValueError(f"durations: expected seconds >= 0.05, found {self.durations}")
         if self.reference_duration not in self.durations:
@@ -81,32 +62,17 @@ class BenchmarkSettings:
             raise ValueError(f"max_rounds: expected None or an integer >= 1, found {self.max_rounds!r}")
         if not 0 < self.max_foreign_share <= 1:
             raise ValueError(f"max_foreign_share: expected a share in (0, 1], found {self.max_foreign_share!r}")
-        if not self.step_seconds or min(self.step_seconds) < 0.05:
-            raise ValueError(f"step_seconds: expected seconds >= 0.05, found {self.step_seconds}")
 
     @classmethod
     def full(cls, device: str = "cpu", threads: int = 2) -> "BenchmarkSettings":
-        """The documented run: full-size models, 2/5/10/15 s, 5 rounds, a 4-utterance (13 s) batch."""
+        """The documented run: 2/5/10/15 s utterances, 5 rounds."""
         return cls(device=device, threads=threads)
 
     @classmethod
     def quick(cls, device: str = "cpu", threads: int = 2) -> "BenchmarkSettings":
-        """CI: tiny models, 1 and 2 s, 2 rounds; every number is produced, none is meaningful."""
-        return cls(
-            device=device,
-            threads=threads,
-            scale="tiny",
-            durations=(1.0, 2.0),
-            reference_duration=2.0,
-            warmup=1,
-            repeats=2,
-            step_seconds=(1.5, 1.0),
-            step_warmup=1,
-            step_repeats=2,
-            memory_steps=1,
-            max_rounds=2,
-            quiet_wait_s=0.0,
-        )
+        """CI: 1 and 2 s, 2 rounds, no waiting; every number is produced, none is meaningful."""
+        return cls(device=device, threads=threads, durations=(1.0, 2.0), reference_duration=2.0, repeats=2,
+                   max_rounds=2, quiet_wait_s=0.0)
 
     @property
     def autocast_dtype(self) -> Optional[torch.dtype]:
@@ -114,9 +80,8 @@ class BenchmarkSettings:
         return torch.bfloat16 if self.device == "cuda" else None
 
     def to_dict(self) -> Dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["durations"] = list(self.durations)
-        data["step_seconds"] = list(self.step_seconds)
+        """Every field (tuples as lists) and ``autocast``, for the report."""
+        data = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
         data["autocast"] = "bf16" if self.device == "cuda" else "none"
         return data
 

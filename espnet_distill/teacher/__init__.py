@@ -14,6 +14,7 @@ formats and how they are detected, and the per-format modules for their details.
 
 from espnet_distill.teacher.base import Teacher, TeacherOutput, UnitHead
 from espnet_distill.teacher.config import BackboneConfig, TeacherFormatError
+from espnet_distill.teacher.fairseq import save_fairseq_checkpoint
 from espnet_distill.teacher.load import FORMATS, detect_format, load_teacher
 from espnet_distill.teacher.torchaudio_format import save_torchaudio_checkpoint
 
@@ -26,5 +27,6 @@ __all__ = [
     "UnitHead",
     "detect_format",
     "load_teacher",
+    "save_fairseq_checkpoint",
     "save_torchaudio_checkpoint",
 ]

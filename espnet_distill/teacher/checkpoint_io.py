@@ -16,6 +16,10 @@ pickles into released HuBERT checkpoints (``hubert_base_ls960.pt`` and its kin):
 Any other global is refused with an error naming it and the option that loads a file the
 user trusts with ``weights_only=False`` (:func:`trusted_checkpoints`, ``load_teacher(...,
 trust_checkpoint=True)``, ``teacher_conf: {trust_checkpoint: true}``).
+
+:func:`write_torch_file` is the other direction: it pickles :class:`FairseqDictionary` under
+fairseq's name again (the same allow-list entry), so a fairseq checkpoint can be written
+without fairseq and without placeholder modules in ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -38,9 +42,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from espnet_distill.common import Pathlike, atomic_write
 from espnet_distill.teacher.config import TeacherFormatError
 
 _LG = logging.getLogger(__name__)
+
+#: fairseq ``Dictionary``'s special symbols, in index order (``bos, pad, eos, unk``).
+_FAIRSEQ_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 
 
 class FairseqDictionary:
@@ -51,6 +59,23 @@ class FairseqDictionary:
     """
 
     symbols: List[str]
+
+    @classmethod
+    def for_units(cls, num_units: int) -> "FairseqDictionary":
+        """HuBERT's label dictionary of ``num_units`` symbols (504 for HuBERT Base): the 4 specials,
+        then the k-means labels ``0 .. num_units - 5``, as fairseq's ``Dictionary.load`` builds it
+        from ``dict.km.txt`` (counts set to 1)."""
+        if num_units <= len(_FAIRSEQ_SPECIALS):
+            raise ValueError(f"num_units: expected more than {len(_FAIRSEQ_SPECIALS)} (4 specials + labels), "
+                             f"found {num_units}")
+        d = cls()
+        d.bos_word, d.pad_word, d.eos_word, d.unk_word = _FAIRSEQ_SPECIALS
+        d.symbols = list(_FAIRSEQ_SPECIALS) + [str(i) for i in range(num_units - len(_FAIRSEQ_SPECIALS))]
+        d.count = [1] * len(d.symbols)
+        d.indices = {s: i for i, s in enumerate(d.symbols)}
+        d.bos_index, d.pad_index, d.eos_index, d.unk_index = range(4)
+        d.nspecial = len(_FAIRSEQ_SPECIALS)
+        return d
 
     def __len__(self) -> int:
         return len(getattr(self, "symbols", []))
@@ -215,6 +240,34 @@ def _load_trusted(path: Path) -> Any:
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
             AttributeError, ImportError) as e:
         raise _not_a_checkpoint(path, f"torch.load (trusted) failed: {str(e).splitlines()[0]}") from e
+
+
+class _ForeignNamePickler(pickle._Pickler):
+    """Python's pickler, except that the stand-ins of :data:`FAIRSEQ_ALLOWED_GLOBALS` are written
+    under the foreign names they are read from. The pure-Python pickler, because its
+    ``save_global`` can be overridden: the default one would look the foreign module up in
+    ``sys.modules``, where it is not (and where nothing here plants it)."""
+
+    _NAMES = {cls: name for cls, name in FAIRSEQ_ALLOWED_GLOBALS}
+
+    def save_global(self, obj: Any, name: Any = None) -> None:
+        foreign = self._NAMES.get(obj) if isinstance(obj, type) else None
+        if foreign is None:
+            super().save_global(obj, name)
+            return
+        module, _, qualname = foreign.rpartition(".")
+        self.write(pickle.GLOBAL + f"{module}\n{qualname}\n".encode("utf-8"))
+        self.memoize(obj)
+
+
+_FOREIGN_PICKLE = types.ModuleType("espnet_distill_foreign_pickle")
+_FOREIGN_PICKLE.Pickler = _ForeignNamePickler
+
+
+def write_torch_file(path: Pathlike, obj: Any) -> Path:
+    """``torch.save(obj)`` to ``path`` (atomically), with every :class:`FairseqDictionary` pickled
+    as ``fairseq.data.dictionary.Dictionary``, so fairseq and :func:`read_torch_file` read it back."""
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp, pickle_module=_FOREIGN_PICKLE))
 
 
 _INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")

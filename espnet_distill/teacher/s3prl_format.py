@@ -9,7 +9,8 @@ Python types and tensors::
      "dictionaries_symbols": [[symbol, ...]]}
 
 so it is a fairseq checkpoint without pickled classes, loaded here with the fairseq
-config reader and key map. ``task_cfg.normalize`` sets waveform normalisation.
+config reader and key map (and written by :func:`save_s3prl_checkpoint` with their inverse).
+``task_cfg.normalize`` sets waveform normalisation.
 
 s3prl's own hidden states for this model are the inputs of every transformer layer plus
 the encoder output, i.e. the same L + 1 states as :class:`~espnet_distill.teacher.base.TeacherOutput`
@@ -22,10 +23,11 @@ import logging
 from pathlib import Path
 from typing import Any, Optional
 
+from espnet_distill.common import Pathlike
 from espnet_distill.teacher.base import Teacher
-from espnet_distill.teacher.checkpoint_io import read_torch_file
+from espnet_distill.teacher.checkpoint_io import FairseqDictionary, read_torch_file, write_torch_file
 from espnet_distill.teacher.config import TeacherFormatError
-from espnet_distill.teacher.fairseq import teacher_from_fairseq
+from espnet_distill.teacher.fairseq import teacher_from_fairseq, teacher_to_fairseq
 
 _LG = logging.getLogger(__name__)
 
@@ -63,4 +65,14 @@ def load_s3prl(path: Path, *, obj: Any = None, normalize_waveform: Optional[bool
         source_format="s3prl",
         num_units=len(symbols[0]) if symbols else None,
         normalize_waveform=normalize_waveform,
+    )
+
+
+def save_s3prl_checkpoint(teacher: Teacher, path: Pathlike) -> Path:
+    """Write a HuBERT teacher in s3prl's converted layout (what s3prl's ``hubert_local`` reads), with
+    the fairseq names and configs of :func:`~espnet_distill.teacher.fairseq.teacher_to_fairseq`."""
+    model_cfg, task_cfg, weights = teacher_to_fairseq(teacher)
+    symbols = FairseqDictionary.for_units(teacher.num_units).symbols
+    return write_torch_file(
+        path, {"task_cfg": task_cfg, "model_cfg": model_cfg, "model_weight": weights, "dictionaries_symbols": [symbols]}
     )

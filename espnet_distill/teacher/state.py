@@ -78,16 +78,30 @@ class KeyMap:
         Returns:
             The renamed state (ignored keys dropped) and the source keys no rule knows.
         """
+        return self._rename(state, self.to_target, skip=self.is_ignored)
+
+    def convert_back(self, state: Mapping[str, Tensor]) -> Tuple[Dict[str, Tensor], List[str]]:
+        """Rename a teacher state dict to the checkpoint's keys (the inverse of :meth:`convert`).
+
+        Where several rules give one teacher key, the first one names it.
+
+        Returns:
+            The renamed state and the teacher keys no rule knows.
+        """
+        return self._rename(state, self.to_source, skip=lambda key: False)
+
+    @staticmethod
+    def _rename(state, rename, skip) -> Tuple[Dict[str, Tensor], List[str]]:
         out: Dict[str, Tensor] = {}
         unknown: List[str] = []
         for key, value in state.items():
-            if self.is_ignored(key):
+            if skip(key):
                 continue
-            target = self.to_target(key)
-            if target is None:
+            new = rename(key)
+            if new is None:
                 unknown.append(key)
             else:
-                out[target] = value
+                out[new] = value
         return out, unknown
 
 

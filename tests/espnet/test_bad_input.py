@@ -132,7 +132,7 @@ def test_distillation_with_a_truncated_wav(synth_corpus, tiny_teacher_ckpt, tmp_
 def test_a_run_whose_every_step_was_skipped_fails(synth_corpus, tmp_path):
     """A teacher with NaN weights makes every loss NaN: ESPnet skips every update; the run must not succeed."""
     from espnet_distill.teacher import save_torchaudio_checkpoint
-    from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
+    from tests.oracles.teachers import random_hubert_pretrain, tiny_config
 
     config = tiny_config(encoder_num_layers=4)
     model = random_hubert_pretrain(config, num_units=24, codeword_dim=16, seed=0)

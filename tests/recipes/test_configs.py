@@ -54,7 +54,7 @@ def test_every_shipped_config_is_claimed():
 def base_teacher(tmp_path_factory):
     """A full-size HuBERT Base (random weights, 504 units): the teacher every paper config names."""
     from espnet_distill.teacher import save_torchaudio_checkpoint
-    from espnet_distill.testing.teachers import base_config, random_hubert_pretrain
+    from tests.oracles.teachers import base_config, random_hubert_pretrain
 
     config = base_config()
     model = random_hubert_pretrain(config, num_units=504, codeword_dim=256, seed=0)

@@ -10,8 +10,8 @@ from typing import List, Sequence, Tuple
 import pytest
 import torch
 
-from espnet_distill.testing.teachers import random_hubert_pretrain, tiny_config
 from espnet_distill.teacher.base import Teacher, UnitHead
+from tests.oracles.teachers import random_hubert_pretrain, tiny_config
 
 TINY_CONV = [(128, 10, 5)] + [(128, 3, 2)] * 4 + [(128, 2, 2)] * 2
 

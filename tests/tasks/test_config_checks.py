@@ -36,7 +36,7 @@ def test_heads_the_objective_needs():
 
 
 def test_discriminative_loss_needs_a_teacher_with_units(tmp_path):
-    from espnet_distill.testing.teachers import make_teacher_checkpoint
+    from tests.oracles.teachers import make_teacher_checkpoint
 
     teacher = make_teacher_checkpoint("hf", tmp_path / "hf")  # a HuggingFace HubertModel: no unit head
     args = DistillTask.get_parser().parse_args(["--config", TINY, "--teacher", str(teacher),

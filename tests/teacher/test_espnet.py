@@ -12,7 +12,7 @@ import yaml
 
 from espnet_distill.teacher import TeacherFormatError, load_teacher
 from espnet_distill.teacher.espnet_format import ESPNET_FAIRSEQ_DEFAULTS, ESPNET_TORCHAUDIO_DEFAULTS
-from espnet_distill.testing.teachers import (
+from tests.oracles.teachers import (
     random_hubert_pretrain,
     save_espnet_experiment,
     save_espnet_fairseq_experiment,

@@ -1,4 +1,5 @@
-"""fairseq HuBERT checkpoints: key map, configs (cfg / args), parity with torchaudio, unit logits, errors."""
+"""fairseq HuBERT checkpoints: key map, configs (cfg / args), parity with torchaudio, unit logits, errors,
+and the package's own writer checked against the independent one of tests/oracles."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import torch
 
 from espnet_distill.teacher import TeacherFormatError, load_teacher
 from espnet_distill.teacher.checkpoint_io import FairseqDictionary, read_torch_file
-from espnet_distill.teacher.fairseq import FAIRSEQ_KEYMAP, parse_conv_layers
-from espnet_distill.testing.teachers import (
+from espnet_distill.teacher.fairseq import FAIRSEQ_KEYMAPS, parse_conv_layers
+from tests.oracles.teachers import (
     edit_fairseq_checkpoint,
+    fairseq_model_cfg,
     fairseq_state_dict,
+    fairseq_symbols,
     random_hubert_pretrain,
     save_fairseq_checkpoint,
     tiny_config,
@@ -97,12 +100,10 @@ def test_unit_logits_agree_with_torchaudio_pretraining_logits(tmp_path, base_mod
 
 
 def test_key_map_by_hand():
-    """A few fairseq names, mapped both ways."""
+    """A few fairseq names, mapped both ways; the CNN's norms are named by the extractor mode."""
     t = "backbone.encoder.transformer."
     pairs = {
         "feature_extractor.conv_layers.0.0.weight": "backbone.feature_extractor.conv_layers.0.conv.weight",
-        "feature_extractor.conv_layers.0.2.bias": "backbone.feature_extractor.conv_layers.0.layer_norm.bias",
-        "feature_extractor.conv_layers.4.2.1.weight": "backbone.feature_extractor.conv_layers.4.layer_norm.weight",
         "layer_norm.weight": "backbone.encoder.feature_projection.layer_norm.weight",
         "post_extract_proj.bias": "backbone.encoder.feature_projection.projection.bias",
         "encoder.pos_conv.0.weight_g": t + "pos_conv_embed.conv.parametrizations.weight.original0",
@@ -114,21 +115,32 @@ def test_key_map_by_hand():
         "final_proj.weight": "unit_head.final_proj.weight",
         "label_embs_concat": "unit_head.codewords",
     }
-    for fairseq_name, teacher_name in pairs.items():
-        assert FAIRSEQ_KEYMAP.to_target(fairseq_name) == teacher_name
-        assert FAIRSEQ_KEYMAP.to_source(teacher_name) == fairseq_name
-    assert FAIRSEQ_KEYMAP.to_target("encoder.pos_conv.0.parametrizations.weight.original1") == (
-        t + "pos_conv_embed.conv.parametrizations.weight.original1"
-    )
-    assert FAIRSEQ_KEYMAP.is_ignored("mask_emb")
-    assert FAIRSEQ_KEYMAP.to_target("encoder.layers.0.self_attn.bias_k") is None
+    cnn = "backbone.feature_extractor.conv_layers."
+    norms = {
+        "group_norm": {"feature_extractor.conv_layers.0.2.bias": cnn + "0.layer_norm.bias"},
+        "layer_norm": {
+            "feature_extractor.conv_layers.0.2.1.bias": cnn + "0.layer_norm.bias",
+            "feature_extractor.conv_layers.4.2.1.weight": cnn + "4.layer_norm.weight",
+        },
+    }
+    for mode, keymap in FAIRSEQ_KEYMAPS.items():
+        for fairseq_name, teacher_name in {**pairs, **norms[mode]}.items():
+            assert keymap.to_target(fairseq_name) == teacher_name, mode
+            assert keymap.to_source(teacher_name) == fairseq_name, mode
+        assert keymap.to_target("encoder.pos_conv.0.parametrizations.weight.original1") == (
+            t + "pos_conv_embed.conv.parametrizations.weight.original1"
+        )
+        assert keymap.is_ignored("mask_emb")
+        assert keymap.to_target("encoder.layers.0.self_attn.bias_k") is None
+    assert FAIRSEQ_KEYMAPS["group_norm"].to_target("feature_extractor.conv_layers.4.2.1.weight") is None
+    assert FAIRSEQ_KEYMAPS["layer_norm"].to_target("feature_extractor.conv_layers.0.2.weight") is None
 
 
 def test_writer_covers_every_fairseq_key(base_model, large_model):
     """The independent writer and the loader's map agree on every tensor (by identity of values)."""
     for config, model in (base_model, large_model):
         written = fairseq_state_dict(model)
-        mapped, unknown = FAIRSEQ_KEYMAP.convert(written)
+        mapped, unknown = FAIRSEQ_KEYMAPS[config.extractor_mode].convert(written)
         assert unknown == []
         teacher_keys = set(load_teacher_state_keys(config, model))
         assert set(mapped) == teacher_keys
@@ -137,7 +149,7 @@ def test_writer_covers_every_fairseq_key(base_model, large_model):
 def load_teacher_state_keys(config, model):
     from espnet_distill.teacher.state import build_teacher
 
-    mapped, _ = FAIRSEQ_KEYMAP.convert(fairseq_state_dict(model))
+    mapped, _ = FAIRSEQ_KEYMAPS[config.extractor_mode].convert(fairseq_state_dict(model))
     return build_teacher(config, mapped, what="test").state_dict().keys()
 
 
@@ -270,3 +282,65 @@ def test_other_globals_are_refused_by_name_and_load_when_trusted(tmp_path, base_
     teacher = load_teacher(path, trust_checkpoint=True)
     assert teacher.num_units == 24
     assert "weights_only=False because it is trusted" in caplog.text
+
+
+# -- the package's writer, against the oracle's -------------------------------------------------
+@pytest.mark.parametrize("mode", ["base", "large"])
+def test_package_writer_matches_the_oracle(tmp_path, base_model, large_model, mode):
+    """:func:`teacher_to_fairseq` (the loader's key map and config table, inverted) writes what the
+    independently spelled-out oracle writes: the same names, tensors and config values."""
+    from espnet_distill.teacher.fairseq import teacher_to_fairseq
+
+    config, model = base_model if mode == "base" else large_model
+    teacher = load_teacher(save_fairseq_checkpoint(model, config, tmp_path / "oracle.pt", normalize=mode == "large"))
+    model_cfg, task_cfg, weights = teacher_to_fairseq(teacher)
+    expected = fairseq_state_dict(model)
+    assert set(weights) == set(expected)
+    for key, value in expected.items():
+        if key == "mask_emb":  # pre-training only: a teacher does not keep it, zeros are written
+            assert torch.equal(weights[key], torch.zeros_like(value))
+        else:
+            assert torch.equal(weights[key], value), key
+    oracle_cfg = fairseq_model_cfg(config, final_dim=16 if mode == "base" else 12)
+    assert parse_conv_layers(model_cfg.pop("conv_feature_layers")) == parse_conv_layers(
+        oracle_cfg["conv_feature_layers"])
+    assert {k: oracle_cfg[k] for k in model_cfg} == model_cfg
+    assert task_cfg["normalize"] == (mode == "large") and task_cfg["label_rate"] == 50.0
+
+
+@pytest.mark.parametrize("cfg_format", ["dict", "omegaconf"])
+def test_package_writer_round_trips(tmp_path, large_model, cfg_format):
+    import sys
+
+    from espnet_distill.teacher import save_fairseq_checkpoint as write_fairseq
+
+    config, model = large_model
+    teacher = load_teacher(save_fairseq_checkpoint(model, config, tmp_path / "oracle.pt", normalize=True))
+    path = write_fairseq(teacher, tmp_path / "written.pt", cfg_format=cfg_format)
+    assert "fairseq" not in sys.modules  # the Dictionary is pickled under fairseq's name without fairseq
+    found = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    assert "fairseq.data.dictionary.Dictionary" in found
+    assert ("omegaconf.dictconfig.DictConfig" in found) == (cfg_format == "omegaconf")
+    ckpt = read_torch_file(path)
+    assert ckpt["task_state"]["dictionaries"][0].symbols == fairseq_symbols(20)
+    assert ckpt["cfg"]["model"]["label_rate"] == 50.0  # ${task.label_rate} resolved in the omegaconf form
+    again = load_teacher(path)
+    assert again.source_format == "fairseq" and again.normalize_waveform and again.logit_temp == teacher.logit_temp
+    assert again.backbone_config == teacher.backbone_config
+    state = teacher.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in again.state_dict().items())
+
+
+def test_package_writer_refuses_what_fairseq_cannot_hold(tmp_path, base_model):
+    from espnet_distill.teacher import Teacher
+    from espnet_distill.teacher import save_fairseq_checkpoint as write_fairseq
+
+    config, model = base_model
+    teacher = load_teacher(save_fairseq_checkpoint(model, config, tmp_path / "h.pt"))
+    with pytest.raises(ValueError, match="cfg_format"):
+        write_fairseq(teacher, tmp_path / "x.pt", cfg_format="yaml")
+    headless = Teacher(teacher.backbone, None, backbone_config=config)
+    with pytest.raises(ValueError, match="without a unit head"):
+        write_fairseq(headless, tmp_path / "y.pt")
+    assert not (tmp_path / "x.pt").exists() and not (tmp_path / "y.pt").exists()
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from espnet_distill.teacher import load_teacher
-from espnet_distill.testing.teachers import base_config, random_hubert_pretrain, save_fairseq_checkpoint
+from tests.oracles.teachers import base_config, random_hubert_pretrain, save_fairseq_checkpoint
 from tests.teacher.helpers import assert_states_close, noise_wavs, torchaudio_reference, unit_logits_float64
 
 

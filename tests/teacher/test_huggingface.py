@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from espnet_distill.teacher import TeacherFormatError, load_teacher
-from espnet_distill.testing.teachers import save_hf_directory, tiny_config
+from tests.oracles.teachers import save_hf_directory, tiny_config
 from tests.teacher.helpers import assert_states_close, check_padding, noise_wavs
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from espnet_distill.bin import inspect_teacher
-from espnet_distill.testing.teachers import make_teacher_checkpoint
+from tests.oracles.teachers import make_teacher_checkpoint
 
 
 def test_json_report_of_a_fairseq_checkpoint(tmp_path):

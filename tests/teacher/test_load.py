@@ -11,7 +11,7 @@ import torchaudio
 
 from espnet_distill.teacher import FORMATS, TeacherFormatError, detect_format, load_teacher
 from espnet_distill.teacher.load import parse_dtype
-from espnet_distill.testing.teachers import base_config, make_teacher_checkpoint, randomize_
+from tests.oracles.teachers import base_config, make_teacher_checkpoint, randomize_
 from tests.teacher.helpers import assert_states_close, check_padding, noise_wavs, torchaudio_reference
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from espnet_distill.teacher import TeacherFormatError, load_teacher
-from espnet_distill.testing.teachers import random_hubert_pretrain, save_s3prl_checkpoint, tiny_config
+from tests.oracles.teachers import random_hubert_pretrain, save_s3prl_checkpoint, tiny_config
 from tests.teacher.helpers import assert_states_close, noise_wavs, torchaudio_reference, unit_logits_float64
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # s3prl's own torch.jit / weight_norm use
@@ -53,6 +53,28 @@ def test_matches_s3prl(tmp_path, s3prl_upstream, large):
         head.label_embeddings,
     )
     assert float((out.unit_logits.double() - expected).abs().max()) < 1e-4
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_package_writer_is_read_by_s3prl(tmp_path, s3prl_upstream, large):
+    """:func:`save_s3prl_checkpoint` (the fairseq key map, inverted) gives a file s3prl loads strictly
+    and runs to our teacher's hidden states."""
+    from espnet_distill.teacher.s3prl_format import save_s3prl_checkpoint as write_s3prl
+
+    config = tiny_config(large=large)
+    model = random_hubert_pretrain(config, num_units=24, codeword_dim=16, seed=33)
+    teacher = load_teacher(save_s3prl_checkpoint(model, config, tmp_path / "oracle.pt", normalize=large))
+    path = write_s3prl(teacher, tmp_path / "written.pt")
+    upstream = s3prl_upstream("hubert_local", path_or_url=str(path)).eval()
+    wav = 2.0 * noise_wavs([11000], seed=12)[0][None]
+    with torch.no_grad():
+        s3prl_states, _ = upstream(wav, torch.tensor([wav.shape[1]]))
+    out = teacher(wav)
+    n = int(out.lengths[0])
+    assert_states_close(out.hidden_states, [h[:, :n] for h in s3prl_states])
+    again = load_teacher(path)
+    assert again.source_format == "s3prl" and again.normalize_waveform == large
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), teacher.state_dict().values()))
 
 
 def test_incomplete_file(tmp_path):

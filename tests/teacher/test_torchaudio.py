@@ -7,7 +7,7 @@ import torch
 
 from espnet_distill.teacher import TeacherFormatError, load_teacher, save_torchaudio_checkpoint
 from espnet_distill.teacher.torchaudio_format import infer_config
-from espnet_distill.testing.teachers import random_hubert_pretrain, save_torchaudio_state_dict, tiny_config
+from tests.oracles.teachers import random_hubert_pretrain, save_torchaudio_state_dict, tiny_config
 from tests.teacher.helpers import (
     assert_states_close,
     check_padding,

@@ -18,7 +18,7 @@ without network:
   ESPnet's fairseq-based encoder (whose model needs fairseq, so only the files are made).
 
 Every builder returns the reference model it saved, to compare the loaded teacher with.
-:func:`make_teacher_checkpoint` does it all in one call for demos.
+:func:`make_teacher_checkpoint` does it all in one call.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from torch import nn
 from espnet_distill.teacher.config import BackboneConfig
 from espnet_distill.teacher.torchaudio_format import save_torchaudio_checkpoint
 
-from espnet_distill.testing.models import FORMATS, TINY_CONV, base_config, random_hubert_pretrain, randomize_, tiny_config
-from espnet_distill.testing.fairseq_files import (
+from tests.oracles.models import FORMATS, TINY_CONV, base_config, random_hubert_pretrain, randomize_, tiny_config
+from tests.oracles.fairseq_files import (
     edit_fairseq_checkpoint, fairseq_model_cfg, fairseq_state_dict, fairseq_symbols, fairseq_task_cfg,
     save_fairseq_checkpoint, save_s3prl_checkpoint,
 )
-from espnet_distill.testing.hf_espnet_files import (
+from tests.oracles.hf_espnet_files import (
     espnet_encoder_conf, hf_config, save_espnet_experiment, save_espnet_fairseq_experiment, save_hf_directory,
 )
 
@@ -60,7 +60,7 @@ def save_torchaudio_state_dict(model: nn.Module, path: Path) -> Path:
 
 
 
-# -- one call for demos ----------------------------------------------------------------------
+# -- one call --------------------------------------------------------------------------------
 def make_teacher_checkpoint(
     fmt: str,
     out: Path,

@@ -1,11 +1,11 @@
 """Distillation throughput: seconds per training step and peak memory, ours against s3prl's.
 
-All variants (:data:`~espnet_distill.benchmark.steps.VARIANTS`) are built in this process
+All variants (:data:`~benchmarks.steps.VARIANTS`) are built in this process
 and timed interleaved: after ``step_warmup`` untimed steps each, every round runs each
 variant once (order rotated per round); rounds disturbed by other processes are
 repeated (:func:`~espnet_distill.benchmark.machine.collect_rounds`). Seconds per step
 are medians over rounds; the speed-up is the median of per-round ``s3prl / ours`` ratios. Peak memory comes from a
-fresh process per variant (:mod:`espnet_distill.benchmark.memory`).
+fresh process per variant (:mod:`benchmarks.memory`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any, Dict
 import torch
 from tqdm import tqdm
 
+from benchmarks.memory import measure_in_subprocess
+from benchmarks.models import TeacherFiles
+from benchmarks.scales import Scale
+from benchmarks.steps import VARIANTS, build_step, make_batch
 from espnet_distill.benchmark.machine import collect_rounds, median, paired_ratio, timed
-from espnet_distill.benchmark.memory import measure_in_subprocess
-from espnet_distill.benchmark.scales import Scale
-from espnet_distill.benchmark.steps import VARIANTS, build_step, make_batch
-from espnet_distill.benchmark.upstreams import TeacherFiles
 
 _LG = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def measure_peaks(files: TeacherFiles, settings) -> Dict[str, Dict[str, Any]]:
             "device": settings.device,
             "threads": settings.threads,
             "autocast": "bf16" if settings.autocast_dtype is not None else "none",
-            "teacher_torchaudio": str(files.torchaudio),
+            "teacher_fairseq": str(files.fairseq),
             "teacher_s3prl": str(files.s3prl),
             "step_seconds": list(settings.step_seconds),
             "steps": settings.memory_steps,

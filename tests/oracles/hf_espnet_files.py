@@ -10,8 +10,8 @@ from torch import nn
 
 from espnet_distill.teacher.config import BackboneConfig
 
-from espnet_distill.testing.fairseq_files import fairseq_model_cfg, fairseq_state_dict
-from espnet_distill.testing.models import randomize_
+from tests.oracles.fairseq_files import fairseq_model_cfg, fairseq_state_dict
+from tests.oracles.models import randomize_
 
 # -- HuggingFace -----------------------------------------------------------------------------
 def hf_config(config: BackboneConfig):

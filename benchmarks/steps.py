@@ -40,14 +40,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from espnet_distill.benchmark.scales import Scale
-from espnet_distill.benchmark.upstreams import (
+from benchmarks.models import (
     TeacherFiles,
     build_distilhubert,
     build_our_student,
     load_our_teacher,
     load_s3prl_teacher,
 )
+from benchmarks.scales import Scale
 from espnet_distill.common import SAMPLE_RATE
 from espnet_distill.frames import valid_mask
 from espnet_distill.tasks.config import DistillConfig

@@ -1,4 +1,10 @@
-"""fairseq and s3prl-converted HuBERT checkpoints, written without fairseq (see :mod:`.teachers`)."""
+"""fairseq and s3prl-converted HuBERT checkpoints, written without fairseq (see :mod:`.teachers`).
+
+Independent of the package's writer (:func:`espnet_distill.teacher.save_fairseq_checkpoint`) on
+purpose: the names are spelled out module by module, and the dictionary is pickled by Python's
+own pickler behind placeholder ``fairseq`` modules that live in ``sys.modules`` only while it
+writes (test code; the package's writer plants nothing).
+"""
 
 from __future__ import annotations
 

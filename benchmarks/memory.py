@@ -17,7 +17,7 @@ resident or not depending on the allocation history and the same step's peak var
 CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``, minus the
 memory allocated before the steps.
 
-Run as ``python -m espnet_distill.benchmark.memory SPEC_JSON``; prints one JSON line.
+Run as ``python -m benchmarks.memory SPEC_JSON`` from the checkout; prints one JSON line.
 """
 
 from __future__ import annotations
@@ -141,14 +141,14 @@ class PeakMemory:
 
 def measure_in_this_process(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Build the step of ``spec["variant"]``, then measure ``spec["steps"]`` steps."""
-    from espnet_distill.benchmark.scales import get_scale
-    from espnet_distill.benchmark.steps import build_step, make_batch
-    from espnet_distill.benchmark.upstreams import TeacherFiles
+    from benchmarks.models import TeacherFiles
+    from benchmarks.scales import get_scale
+    from benchmarks.steps import build_step, make_batch
 
     torch.set_num_threads(int(spec["threads"]))
     device = torch.device(spec["device"])
     dtype = torch.bfloat16 if spec.get("autocast") == "bf16" else None
-    files = TeacherFiles(Path(spec["teacher_torchaudio"]), Path(spec["teacher_s3prl"]))
+    files = TeacherFiles(Path(spec["teacher_fairseq"]), Path(spec["teacher_s3prl"]))
     step = build_step(spec["variant"], get_scale(spec["scale"]), files, device, dtype,
                       dt_fbank_disc_weight=float(spec.get("dt_fbank_disc_weight", 0.4)))
     batch = make_batch(spec["step_seconds"], device, int(spec.get("seed", 0)))
@@ -170,8 +170,10 @@ def measure_in_subprocess(spec: Dict[str, Any], timeout: float = 1800.0) -> Dict
     Raises:
         RuntimeError: the child failed; the message holds the end of its stderr.
     """
-    cmd = [sys.executable, "-m", "espnet_distill.benchmark.memory", json.dumps(spec)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]))
+    cmd = [sys.executable, "-m", "benchmarks.memory", json.dumps(spec)]
+    checkout = str(Path(__file__).resolve().parents[1])  # where `benchmarks` is importable from
+    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]),
+               PYTHONPATH=os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")])))
     env.setdefault("MALLOC_MMAP_THRESHOLD_", "65536")  # resident size = live memory (see the module doc)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -186,7 +188,7 @@ def measure_in_subprocess(spec: Dict[str, Any], timeout: float = 1800.0) -> Dict
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        raise SystemExit("usage: python -m espnet_distill.benchmark.memory SPEC_JSON")
+        raise SystemExit("usage: python -m benchmarks.memory SPEC_JSON")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     spec = json.loads(argv[0])
     stdout, sys.stdout = sys.stdout, sys.stderr  # stdout carries the result line only

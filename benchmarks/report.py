@@ -1,9 +1,10 @@
-"""The benchmark report: its JSON layout, the markdown tables and the PNG chart.
+"""The comparison's report: its JSON layout, the markdown tables and the PNG chart.
 
-JSON layout (numbers are positive and finite)::
+JSON layout (numbers are positive and finite; the first five as
+:mod:`espnet_distill.benchmark.checkpoints` writes them for given checkpoints)::
 
     machine:   cpu, logical_cpus, threads, torch, torchaudio, device, device_name, load averages
-    settings:  what was run (BenchmarkSettings)
+    settings:  what was run (ComparisonSettings)
     models.<name>:  params, macs_per_second (+ frontend_/encoder_), rtf, frontend_ms,
                     encoder_ms, total_ms (at the reference duration), by_duration.<s>
     ratios:    <model>_speedup_over_teacher, <model>_speedup_over_dt_cnn (incl.
@@ -23,7 +24,7 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, List
 
-from espnet_distill.benchmark.scales import MODELS, STUDENTS
+from benchmarks.scales import MODELS, STUDENTS
 
 _LG = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Where a distillation step spends its time: ours against s3prl's, phase by phase and op by op.
 
-Usage:
-    python -m espnet_distill.benchmark.profiling                 # full size, CPU, 2 threads
-    python -m espnet_distill.benchmark.profiling --scale tiny --rounds 1
+Usage (from the root of a source checkout):
+    python benchmarks/profiling.py                 # full size, CPU, 2 threads
+    python benchmarks/profiling.py --scale tiny --rounds 1
 
 Phases (medians over interleaved rounds): teacher forward and student forward (timed by
 forward hooks on the two modules), the rest of the forward (the loss), backward, and
@@ -13,21 +13,25 @@ memory they allocated. Output goes to stdout.
 
 from __future__ import annotations
 
-import argparse
 import sys
+from pathlib import Path
+
+if not __package__:  # run as a script: import the harness from the checkout (not from benchmarks/ itself)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import argparse
 import tempfile
 import time
-from pathlib import Path
 from typing import Dict, List, Optional
 
 import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile, record_function
 
+from benchmarks.models import write_teacher_files
+from benchmarks.scales import get_scale
+from benchmarks.steps import Batch, build_step, make_batch
 from espnet_distill.benchmark.machine import median
-from espnet_distill.benchmark.scales import get_scale
-from espnet_distill.benchmark.steps import Batch, build_step, make_batch
-from espnet_distill.benchmark.upstreams import write_teacher_files
 
 PHASES = ("teacher", "student", "loss", "backward", "update")
 
@@ -113,7 +117,7 @@ def profile_steps(scale_name: str = "base", seconds: Optional[List[float]] = Non
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m espnet_distill.benchmark.profiling", description=__doc__.split("\n\n")[0]
+        prog="python benchmarks/profiling.py", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--scale", choices=["base", "tiny"], default="base")
     parser.add_argument("--seconds", type=float, nargs="+", default=None, help="batch utterance lengths (4 3.5 3 2.5)")
