@@ -28,7 +28,7 @@ $(VENV)/.installed: setup.py tools/find_python.sh
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PINS)
-	$(PY) -m pip install --quiet -e ".[test,plot,recipes]"
+	$(PY) -m pip install --quiet -e ".[test,plot,recipes,export]"
 	@touch $@
 	@echo "installed: $$($(PY) -c 'import espnet_distill, espnet, torch; print("espnet_distill", espnet_distill.__version__, "| espnet", espnet.__version__, "| torch", torch.__version__)')"
 

@@ -81,6 +81,9 @@ setup(
         "plot": ["matplotlib"],
         # ESPnet's TEMPLATE asr.sh (format_wav_scp.py) and s3prl-main's SuperbASR problem
         "recipes": ["kaldiio", "sed_eval"],
+        # export_student --format onnx / --quantize int8: torch's dynamo ONNX exporter needs onnxscript;
+        # torchao is quantize_student(method="torchao") (espnet_distill/student/quantize.py)
+        "export": ["onnx>=1.23", "onnxruntime>=1.32", "onnxscript>=0.7", "torchao>=0.18"],
     },
     cmdclass={"build_py": BuildPyWithPth, "editable_wheel": EditableWheelWithPth},
     entry_points={

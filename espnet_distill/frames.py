@@ -64,6 +64,8 @@ def masked_group_norm(x: Tensor, lengths: Tensor, norm: nn.GroupNorm) -> Tensor:
     """
     b, c, t = x.shape
     lengths = lengths.clamp(min=0, max=t)
+    if torch.compiler.is_exporting():  # the loop below depends on the data: ONNX / torch.export graphs
+        return _masked_group_norm_vectorised(x, lengths, norm)
     if bool((lengths >= t).all()):
         return F.group_norm(x, norm.num_groups, norm.weight, norm.bias, norm.eps)
     parts = []
@@ -78,3 +80,23 @@ def masked_group_norm(x: Tensor, lengths: Tensor, norm: nn.GroupNorm) -> Tensor:
         y = F.group_norm(x[i : i + 1, :, :n], norm.num_groups, norm.weight, norm.bias, norm.eps)
         parts.append(F.pad(y, (0, t - n)) if n < t else y)
     return torch.cat(parts, dim=0)
+
+
+def _masked_group_norm_vectorised(x: Tensor, lengths: Tensor, norm: nn.GroupNorm) -> Tensor:
+    """:func:`masked_group_norm` as masked sums over the whole batch, with no data-dependent branch.
+
+    The same statistics (biased variance over each utterance's valid frames, padded frames
+    zero, an empty utterance all zero); it differs from torch's fused kernel by float
+    rounding only (about 1e-6), so eager code keeps the fused kernel and graphs use this.
+    """
+    b, c, t = x.shape
+    g = norm.num_groups
+    valid = (~padding_mask(lengths, t)).to(x.dtype)[:, None, None, :]  # (B, 1, 1, T)
+    xg = x.reshape(b, g, c // g, t)
+    count = (lengths.to(x.dtype) * (c // g)).clamp(min=1.0)[:, None, None, None]
+    mean = (xg * valid).sum(dim=(2, 3), keepdim=True) / count
+    var = ((xg - mean).square() * valid).sum(dim=(2, 3), keepdim=True) / count
+    y = ((xg - mean) * torch.rsqrt(var + norm.eps)).reshape(b, c, t)
+    if norm.affine:
+        y = y * norm.weight[None, :, None] + norm.bias[None, :, None]
+    return y * valid[:, 0]

@@ -24,6 +24,11 @@ fairseq names in brackets)::
         attention_dropout: 0.0           #  attention_dropout, activation_dropout]
         activation_dropout: 0.1
 
+Decoding on a CPU with the student's Linear layers in int8 (dynamic quantisation, made from
+the fp32 weights when the model first runs in eval mode; see :mod:`espnet_distill.student.quantize`):
+add ``quantize: int8`` to ``frontend_conf`` of the ``config.yaml`` given to ``asr_inference``
+or ``Speech2Text``. The model file stays fp32.
+
 Portable models: when ESPnet builds a model with this frontend, the student's
 architecture is written into the run's ``config.yaml`` as ``frontend_conf.student_config``
 (:func:`espnet_distill.espnet.register.register_task_module` wraps the task's
@@ -105,6 +110,9 @@ class DistillStudentFrontend(AbsFrontend):
         dropout, attention_dropout, activation_dropout: replace the student encoder's
             dropout probabilities (residual / after the positional embedding, attention
             weights, after the FFN activation); ``None`` keeps the student's own.
+        quantize: ``"int8"``: in eval mode, run a dynamically int8-quantised copy of the
+            student (CPU, decoding only; training with it set is an error). ``state_dict``
+            keeps the fp32 weights; the copy is remade after ``load_state_dict``.
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
@@ -130,6 +138,7 @@ class DistillStudentFrontend(AbsFrontend):
         dropout: Optional[float] = None,
         attention_dropout: Optional[float] = None,
         activation_dropout: Optional[float] = None,
+        quantize: Optional[str] = None,
     ):
         super().__init__()
         rate = parse_fs(fs)
@@ -167,6 +176,13 @@ class DistillStudentFrontend(AbsFrontend):
         if freeze_steps:
             self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
         self.layer_weights = nn.Parameter(torch.zeros(num_states)) if self.output == "weighted_sum" else None
+        if quantize is not None:
+            from espnet_distill.student.quantize import check_scheme
+
+            check_scheme(quantize, "distill_student frontend: quantize")
+        self.quantize = quantize
+        self._quantized: list = []  # the quantised copy, kept out of the state dict
+        self.register_load_state_dict_post_hook(lambda module, _: module._quantized.clear())
         self.hop_length = self.student.downsample_rate
         self.frontend_type = "distill_student"
         self.train(True)
@@ -200,9 +216,10 @@ class DistillStudentFrontend(AbsFrontend):
             self._count_update()
         fine_tuning = self.training and not self.freeze
         mask = self._mask if fine_tuning and self.masker is not None else None
+        student = self._quantized_student(input) if self.quantize else self.student
         with self._frozen_student() if self._student_frozen() else contextlib.nullcontext():
-            out = self.student(input, input_lengths, extractor_grad=not self.freeze_feature_extractor, mask=mask,
-                               layerdrop=self.layerdrop if fine_tuning else 0.0)
+            out = student(input, input_lengths, extractor_grad=not self.freeze_feature_extractor, mask=mask,
+                          layerdrop=self.layerdrop if fine_tuning else 0.0)
         hidden = out.hidden_states
         if self.output == "last":
             feats = hidden[-1]
@@ -212,6 +229,19 @@ class DistillStudentFrontend(AbsFrontend):
             weights = torch.softmax(self.layer_weights, dim=0)
             feats = torch.einsum("l,lbtd->btd", weights, torch.stack(hidden))
         return feats, out.lengths
+
+    def _quantized_student(self, input: Tensor) -> nn.Module:
+        if self.training:
+            raise ValueError("distill_student frontend: quantize is for decoding (eval mode); remove it from "
+                             "frontend_conf to train")
+        if input.device.type != "cpu":
+            raise ValueError(f"distill_student frontend: quantize: {self.quantize} runs on the CPU, the input is on "
+                             f"{input.device}")
+        if not self._quantized:
+            from espnet_distill.student.quantize import quantize_student
+
+            self._quantized.append(quantize_student(self.student, self.quantize))
+        return self._quantized[0]
 
     def _count_update(self) -> None:
         """Count a training forward pass; passes 1..freeze_steps keep the student frozen."""

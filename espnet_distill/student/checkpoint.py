@@ -130,10 +130,17 @@ def _wrong_kind(path: Path, error: Exception) -> str:
     return wrong_kind_message(path, "student", "a student checkpoint", error) or str(error)
 
 
-def load_student(path: Pathlike, map_location: Union[str, torch.device] = "cpu") -> StudentModel:
+def load_student(path: Pathlike, map_location: Union[str, torch.device] = "cpu", *,
+                 quantize: Optional[str] = None) -> StudentModel:
     """Rebuild a student from a checkpoint written by :func:`save_student`.
 
     The config is validated and the weights are loaded with ``strict=True``.
+
+    Args:
+        path: the checkpoint.
+        map_location: where the weights go.
+        quantize: ``"int8"`` returns a dynamically quantised copy for CPU inference
+            (:func:`espnet_distill.student.quantize.quantize_student`; ``map_location`` is then ignored).
 
     Returns:
         The model in eval mode.
@@ -153,6 +160,10 @@ def load_student(path: Pathlike, map_location: Union[str, torch.device] = "cpu")
     if expected != found:
         raise CheckpointError(_key_mismatch(path, sorted(expected - found), sorted(found - expected)))
     student.load_state_dict(ckpt["state_dict"], strict=True)
+    if quantize is not None:
+        from espnet_distill.student.quantize import quantize_student
+
+        return quantize_student(student, quantize)
     return student.to(map_location).eval()
 
 
