@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espnet_distill.common import package_versions, write_json
-from espnet_distill.report.collect import arm_results, distill_summary, teacher_summary, timing, wall_seconds
+from espnet_distill.report.collect import (arm_results, distill_summary, frozen_results, teacher_summary, timing,
+                                          wall_seconds)
+from espnet_distill.report import frozen as frozen_report
 from espnet_distill.report.render import markdown, plots, verdict
 
 _LG = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ def build_report(expdir: Path, test_sets: Sequence[str] = ("test",), seeds: int 
         student["rtf"] = bench["models"].get("student", {}).get("rtf")
         student["speedup_vs_teacher"] = bench.get("ratios", {}).get("student_speedup_over_teacher")
     stages = timing(expdir)
+    frozen = frozen_results(expdir)
     report = {
         "expdir": str(expdir.resolve()),
         "teacher": t,
@@ -58,6 +61,8 @@ def build_report(expdir: Path, test_sets: Sequence[str] = ("test",), seeds: int 
         "distill": distill_summary(expdir),
         "benchmark": bench,
         "comparison": verdict(student, scratch),
+        "frozen": frozen,
+        "frozen_verdicts": frozen_report.verdicts(frozen),
         "versions": package_versions(),
     }
     write_json(expdir / "report.json", report)

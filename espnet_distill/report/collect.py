@@ -69,6 +69,28 @@ def teacher_summary(expdir: Path, teacher_source: str) -> Dict:
                             "valid_loss": r["valid"].get("loss"), "valid_acc_masked": r["valid"].get("acc_m"),
                             "valid_acc_unmasked": r["valid"].get("acc_u")}
                         for e, r in results.items()}
+        out["valid_masked_acc"] = out["curve"][max(out["curve"])]["valid_acc_masked"]  # the last epoch's model
+    release = Path(teacher_source) / "release.json"
+    if release.is_file():  # a released teacher says how it was trained
+        card = json.loads(release.read_text())
+        out.update(release=card.get("name"), valid_masked_acc=card.get("valid_masked_acc"),
+                   pretraining_updates=card.get("updates"))
+    return out
+
+
+def frozen_results(expdir: Path) -> Optional[Dict]:
+    """The frozen comparison (stage 10's ``frozen/frozen.json``) per upstream: test CER mean,
+    ``cer_std`` and ``seeds``, every test set, and the share of the teacher's gain the student keeps."""
+    path = expdir / "frozen" / "frozen.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    out = {name: {"cer": r["cer"], "cer_std": r["cer_std"], "seeds": r["seeds"], "wer": r["wer"],
+                  "tests": r["tests"], "per_seed": [run["tests"][data["test_sets"][0]]["cer"] for run in r["runs"]],
+                  "layer_weights": [run["layer_weights"] for run in r["runs"]]}
+           for name, r in data["upstreams"].items()}
+    out["gain_kept"] = data.get("gain_kept")
+    out["config"] = data.get("config")
     return out
 
 

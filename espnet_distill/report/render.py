@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from espnet_distill.report import frozen as frozen_report
+
 _LG = logging.getLogger(__name__)
 
 
@@ -53,6 +55,8 @@ def markdown(report: Dict) -> str:
         lines.append(f"| same student from scratch | {s['params'] / 1e6:.2f} M | same | same | {_test_cells(c, sets)} |")
     lines += ["", f"**Verdict** ({sets[0]}): {report['comparison']['text']}.", "",
               f"Size: the student is {t['params'] / s['params']:.1f}x smaller than its teacher.", "",
+              f"Teacher: {t.get('release') or t['source']}; valid masked-unit accuracy "
+              f"{_fmt(None if t.get('valid_masked_acc') is None else 100 * t['valid_masked_acc'], '{:.1f} %')}.", "",
               "Per seed (CER):", ""]
     for name, arm in (("distilled", s), ("scratch", c)):
         if arm is not None:
@@ -60,6 +64,7 @@ def markdown(report: Dict) -> str:
                 res = arm.get("tests", {}).get(x, arm)
                 lines.append(f"- {name}, {x}: " + ", ".join(f"seed {r['seed']}: {100 * r['cer']:.2f} % "
                                                             f"({r['num_utts']} utts)" for r in res["seeds"]))
+    lines += ["", *frozen_report.markdown(report.get("frozen"), sets)]
     lines += ["", "Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report["stage_seconds"].items()), "",
               "![curves](curves.png)", "", "![summary](summary.png)", ""]
     return "\n".join(lines)
@@ -120,7 +125,8 @@ def plots(report: Dict, out_dir: Path) -> List[Path]:
     summary_png = out_dir / "summary.png"
     fig.savefig(summary_png, dpi=100)
     plt.close(fig)
-    return [curves_png, summary_png]
+    frozen_png = frozen_report.plot(report.get("frozen"), out_dir)
+    return [curves_png, summary_png] + ([frozen_png] if frozen_png else [])
 
 
 def _fmt(value, pattern: str) -> str:

@@ -1,7 +1,7 @@
 """egs2/librispeech/distill1 in smoke mode, for every shipped config: the real recipe, cut short.
 
 ``./run.sh --smoke true --config NAME`` synthesises a LibriSpeech-shaped tree, writes a full-size
-random HuBERT Base in fairseq's released layout and runs all eleven stages on the CPU. Here the
+random HuBERT Base in fairseq's released layout and runs all its stages (10, the frozen comparison, is off by default) on the CPU. Here the
 data stage runs once, then the seven configs run in two lanes at once (one thread per job; the
 configs of one student share a lane, as they share the from-scratch control). Each config must
 end with a report holding the student's size, its speed-up and both arms' CER on both test sets.
@@ -87,4 +87,4 @@ def test_configs_of_one_student_share_the_control(smoke_runs):
         assert targets == {(root / "exp_smoke" / f"control_{student}" / "asr_control_seed1").resolve()}
     second = (root / "dt_cnn_disc.log").read_text()
     assert "fine-tune control seed 1: done before" in (root / "exp_smoke" / "dt_cnn_disc" / "control.log").read_text()
-    assert "Finished stages 1-11" in second
+    assert "Finished stages 1-12" in second

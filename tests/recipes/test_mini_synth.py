@@ -27,7 +27,8 @@ def run(args, cwd=RECIPE, timeout=1200):
 def quick_run(tmp_path_factory):
     require_tts()
     root = tmp_path_factory.mktemp("mini_synth")
-    dirs = ["--datadir", root / "data", "--expdir", root / "exp", "--dumpdir", root / "dump"]
+    # the teacher-training path (stages 3-4), quick; the released teacher's path: test_distils_a_release
+    dirs = ["--train_teacher", "true", "--datadir", root / "data", "--expdir", root / "exp", "--dumpdir", root / "dump"]
     proc = run(["--quick", "true", *dirs])
     (root / "run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, f"run.sh failed (log {root / 'run.log'}):\n{proc.stderr[-4000:]}"
@@ -58,7 +59,20 @@ def test_quick_recipe_writes_the_report(quick_run):
             "benchmark"} <= set(report["stage_seconds"])
     for arm in ("distilled", "control"):
         assert (exp / f"asr_{arm}_seed1" / "decode_test" / "score.json").is_file()
-    assert "Stage 11: report" in proc.stderr
+    assert "Stage 12: report" in proc.stderr
+    # the frozen comparison (stage 10): four upstreams, three seeds each, each random student its own
+    frozen = report["frozen"]
+    for name in ("teacher", "student", "random", "fbank"):
+        assert frozen[name]["seeds"] == [1, 2, 3], name
+        assert frozen[name]["cer"] == pytest.approx(sum(frozen[name]["per_seed"]) / 3), name
+        assert 0.3 < frozen[name]["cer"] < 2.0, name  # 40 updates on 2 labelled minutes: far from learned
+    assert len({(exp / "frozen" / f"random_seed{s}.pth").read_bytes() for s in (1, 2, 3)}) == 3
+    assert [len(w) for w in frozen["teacher"]["layer_weights"]] == [4] * 3  # s3prl's espnet_hubert: 4 layers
+    assert [len(w) for w in frozen["fbank"]["layer_weights"]] == [1] * 3
+    assert "## Frozen upstreams" in (exp / "report.md").read_text() and (exp / "frozen.png").is_file()
+    # the teacher's last valid masked-unit accuracy, as its training log shows it
+    curve = report["teacher"]["curve"]
+    assert report["teacher"]["valid_masked_acc"] == curve[max(curve)]["valid_acc_masked"]
     # the long stages show progress bars that follow the trainers' logs
     for bar in ("teacher: 100%", "distill: 100%", "fine-tune distilled 1: 100%"):
         assert bar in proc.stderr, bar
@@ -67,9 +81,9 @@ def test_quick_recipe_writes_the_report(quick_run):
 def test_rerun_skips_finished_stages(quick_run):
     root, dirs, _ = quick_run
     before = (root / "exp" / "student" / "student.pth").stat().st_mtime
-    proc = run(["--quick", "true", *dirs, "--stop_stage", "10"], timeout=300)
+    proc = run(["--quick", "true", *dirs, "--stop_stage", "11"], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for stage in (1, 2, 3, 4, 5, 6, 10):
+    for stage in (1, 2, 3, 4, 5, 6, 10, 11):
         assert f"Stage {stage}: done before" in proc.stderr
     assert (root / "exp" / "student" / "student.pth").stat().st_mtime == before
 
@@ -134,3 +148,22 @@ def test_a_failed_stage_takes_the_background_control_with_it(quick_run):
     time.sleep(2)
     left = subprocess.run(["pgrep", "-af", str(exp / "control")], capture_output=True, text=True).stdout
     assert left == "", f"control jobs still running after distill.sh exited:\n{left}"
+
+
+def test_distils_a_release(quick_run, quick_release):
+    """The default path of make demo: a released teacher (here pretrain1's quick release) is distilled
+    and compared frozen, with no teacher training in the run."""
+    root, _, _ = quick_run
+    release, _ = quick_release
+    dirs = ["--datadir", root / "data", "--dumpdir", root / "dump", "--expdir", root / "exp_release"]
+    proc = run(["--quick", "true", "--teacher", release, *dirs, "--stage", "2", "--stop_stage", "6"], timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"distillation of mini_fbank from {release}" in proc.stderr
+    assert "Stage 3" not in proc.stderr and "Stage 4" not in proc.stderr
+    proc = run(["--quick", "true", "--teacher", release, *dirs, "--stage", "10", "--stop_stage", "10",
+                "--frozen_seeds", "1"], timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    frozen = json.loads((root / "exp_release" / "frozen" / "frozen.json").read_text())
+    assert frozen["upstreams"]["teacher"]["source"] == str(release)
+    assert set(frozen["upstreams"]) == {"teacher", "student", "random", "fbank"}
+

@@ -19,13 +19,16 @@
 #    7  finetune    character-CTC fine-tuning of the student (and of the control) per seed
 #    8  decode      ESPnet asr_inference on the test sets, split into --inference_nj jobs
 #    9  score       CER / WER with jiwer, per arm, seed and test set
-#   10  benchmark   teacher vs student: parameters and speed, measured side by side
-#   11  report      ${expdir}/report.{md,json} and plots
+#   10  frozen      SUPERB-style frozen comparison (--frozen true): teacher, student, the same
+#                   student with random weights and fbank, each under the same weighted-sum +
+#                   BiLSTM CTC downstream trained on ${labelled_set}, --frozen_seeds seeds each
+#   11  benchmark   teacher vs student: parameters and speed, measured side by side
+#   12  report      ${expdir}/report.{md,json} and plots
 set -euo pipefail
 
 OPTION_TABLE=(
     "stage|1|first stage to run"
-    "stop_stage|11|last stage to run"
+    "stop_stage|12|last stage to run"
     "force|false|rerun stages even when their markers say they are done"
     "python|python3|python interpreter with espnet_distill installed"
     "threads|2|CPU threads per job (two jobs share the cores while the teacher trains)"
@@ -61,7 +64,10 @@ OPTION_TABLE=(
     "control|true|also fine-tune the same student from a random initialisation"
     "control_dir||where the control is fine-tuned and decoded (default \${expdir}/control); runs that distil the same student with other configs may share one"
     "seeds|1|fine-tuning seeds per arm (distilled, control): the report gives mean and spread"
-    "benchmark_args|--durations 10 --repeats 5|options of the speed benchmark (stage 10)"
+    "frozen|false|stage 10: the SUPERB-style frozen comparison (the teacher must be an ESPnet HuBERT experiment or release)"
+    "frozen_seeds|3|stage 10: downstream seeds per upstream"
+    "frozen_args||extra options of espnet_distill.bin.frozen_eval (e.g. --conf updates=600)"
+    "benchmark_args|--durations 10 --repeats 5|options of the speed benchmark (stage 11)"
 )
 . "$(dirname "$(readlink -f "$0")")/../lib/stages.sh"
 [ -f ./cmd.sh ] && . ./cmd.sh   # the recipe's job commands (train_cmd, cuda_cmd, decode_cmd)
@@ -69,14 +75,16 @@ parse_options "$@"
 
 # ---- check everything before any work starts -----------------------------------------------
 is_int "${stage}" && is_int "${stop_stage}" || die "--stage and --stop_stage must be integers"
-is_int "${seeds}" && [ "${seeds}" -ge 1 ] || die "--seeds must be an integer >= 1, got '${seeds}'"
+for n in seeds frozen_seeds; do
+    is_int "${!n}" && [ "${!n}" -ge 1 ] || die "--${n} must be an integer >= 1, got '${!n}'"
+done
 for n in threads nj num_nodes inference_nj; do
     is_int "${!n}" && [ "${!n}" -ge 1 ] || die "--${n} must be an integer >= 1, got '${!n}'"
 done
 for n in ngpu inference_ngpu decode_utts cmvn_utts speech_fold_length text_fold_length; do
     is_int "${!n}" || die "--${n} must be an integer >= 0, got '${!n}'"
 done
-for flag in force control; do
+for flag in force control frozen; do
     is_bool "${!flag}" || die "--${flag} must be true or false, got '${!flag}'"
 done
 command -v "${python}" >/dev/null || die "--python ${python}: not found"
@@ -335,16 +343,37 @@ if stage_on 9; then
     finish 9 score
 fi
 
-if stage_on 10 && todo 10 benchmark; then
-    begin 10 "speed of the teacher and the student, side by side"
+if [ "${frozen}" = true ] && stage_on 10 && todo 10 frozen; then
+    begin 10 "SUPERB-style frozen comparison, ${frozen_seeds} seed(s) per upstream: ${expdir}/frozen/frozen_eval.log"
+    mkdir -p "${expdir}/frozen"
+    for seed in $(seq 1 "${frozen_seeds}"); do  # the same student with random weights, one per seed
+        [ -f "${expdir}/frozen/random_seed${seed}.pth" ] || "${python}" -m espnet_distill.bin.init_student \
+            --student "${student_spec}" ${cmvn:+--cmvn "${cmvn}"} --seed "${seed}" \
+            --out "${expdir}/frozen/random_seed${seed}.pth"
+    done
+    _tests=(); for set in ${test_sets}; do _tests+=(--test_dir "${datadir}/${set}"); done
+    # shellcheck disable=SC2086
+    "${python}" -m espnet_distill.bin.frozen_eval --out "${expdir}/frozen" --threads "${threads}" \
+        --upstream "teacher=${teacher_path}" --upstream "student=${student_ckpt}" \
+        --upstream "random=${expdir}/frozen/random_seed{seed}.pth" --upstream fbank \
+        --train_dir "${datadir}/${labelled_set}" --valid_dir "${datadir}/${valid_set}" "${_tests[@]}" \
+        --token_list "${dumpdir}/asr/tokens.txt" --seeds "${frozen_seeds}" ${frozen_args} \
+        >"${expdir}/frozen/summary.txt" 2>"${expdir}/frozen/frozen_eval.log" \
+        || die "frozen comparison failed, see ${expdir}/frozen/frozen_eval.log"
+    while read -r line; do log "  ${line}"; done <"${expdir}/frozen/summary.txt"
+    finish 10 frozen; mark_done frozen
+fi
+
+if stage_on 11 && todo 11 benchmark; then
+    begin 11 "speed of the teacher and the student, side by side"
     # shellcheck disable=SC2086
     "${python}" -m espnet_distill.bin.benchmark --model "teacher=${teacher_path}" --model "student=${student_ckpt}" \
         --threads "${threads}" ${benchmark_args} --json "${expdir}/benchmark.json" >"${expdir}/benchmark.md"
-    finish 10 benchmark; mark_done benchmark
+    finish 11 benchmark; mark_done benchmark
 fi
 
-if stage_on 11; then
-    begin 11 "report"
+if stage_on 12; then
+    begin 12 "report"
     "${python}" -m espnet_distill.bin.report --expdir "${expdir}" --test_sets "${test_sets}" --seeds "${seeds}"
     log "report: ${expdir}/report.md"
 fi
