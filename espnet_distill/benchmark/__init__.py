@@ -1,6 +1,6 @@
 """Inference speed of given checkpoints, with the protocol of the authors' speed test.
 
-Run ``python -m espnet_distill.bin.benchmark --model NAME=CHECKPOINT ...`` (a recipe's stage 10;
+Run ``python -m espnet_distill.bin.benchmark --model NAME=CHECKPOINT ...`` (a recipe's stage 11;
 see ``docs/benchmarks.md``). Pieces:
 
 * :mod:`.upstreams`: a teacher or student as front-end + encoder, timed apart;
@@ -12,7 +12,7 @@ The comparison of the presets and of a distillation step with s3prl's DistilHuBE
 installed: ``python benchmarks/compare_s3prl.py`` in a source checkout.
 """
 
-from espnet_distill.benchmark.checkpoints import checkpoint_markdown, parse_models, run_checkpoint_benchmark
+from espnet_distill.benchmark.checkpoints import checkpoint_markdown, run_checkpoint_benchmark
 from espnet_distill.benchmark.settings import BenchmarkSettings, check_device
 
-__all__ = ["BenchmarkSettings", "check_device", "checkpoint_markdown", "parse_models", "run_checkpoint_benchmark"]
+__all__ = ["BenchmarkSettings", "check_device", "checkpoint_markdown", "run_checkpoint_benchmark"]

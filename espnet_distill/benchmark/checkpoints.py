@@ -3,15 +3,18 @@
 ``python -m espnet_distill.bin.benchmark --model teacher=exp/teacher --model student=exp/student/student.pth``
 loads each file (student checkpoints with :func:`~espnet_distill.student.load_student`,
 anything else with :func:`~espnet_distill.teacher.load_teacher`), counts MACs and times them
-interleaved (:mod:`.inference`). Ratios are against the model named ``teacher`` when there is one.
+interleaved (:mod:`.inference`), students also as their int8 / ONNX ``variants`` in the same rounds
+(:mod:`espnet_distill.export.speed`). Ratios are against the model named ``teacher`` when there is one.
 
 JSON layout (numbers are positive and finite)::
 
     machine:   cpu, logical_cpus, threads, torch, torchaudio, device, device_name, load averages
-    settings:  what was run (BenchmarkSettings)
+    settings:  what was run (BenchmarkSettings), and the variants of the students
     models.<name>:  params, macs_per_second (+ frontend_/encoder_), rtf, frontend_ms,
                     encoder_ms, total_ms (at the reference duration), by_duration.<s>
-    ratios:    <name>_speedup_over_teacher, <name>_mac_reduction_vs_teacher
+    models.<name>.<variant>:  a student's int8 / onnx / onnx_int8 run: rtf, total_ms, by_duration.<s>
+    ratios:    <name>_speedup_over_teacher, <name>_<variant>_speedup_over_teacher,
+               <name>_mac_reduction_vs_teacher
     ratios_by_duration.<s>: the speed-ups at each duration
     timing_rounds.inference.<s>: rounds run / undisturbed by other processes / used, foreign CPU shares
     checkpoints.<name>, wall_seconds: the files, the time of the whole run
@@ -19,9 +22,10 @@ JSON layout (numbers are positive and finite)::
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -29,22 +33,6 @@ from espnet_distill.benchmark.inference import run_inference_benchmark
 from espnet_distill.benchmark.machine import describe_machine, load_average
 from espnet_distill.benchmark.settings import BenchmarkSettings, check_device
 from espnet_distill.benchmark.upstreams import Upstream, student_upstream, teacher_upstream
-
-
-def parse_models(specs: List[str]) -> List[Tuple[str, Path]]:
-    """``["name=path", ...]`` -> ``[(name, path)]``; names must be distinct, files must exist."""
-    out, seen = [], set()
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise ValueError(f"--model {spec!r}: expected NAME=CHECKPOINT")
-        if name in seen:
-            raise ValueError(f"--model: the name {name!r} is given twice")
-        if not Path(path).exists():
-            raise ValueError(f"--model {name}={path}: no such file or directory")
-        seen.add(name)
-        out.append((name, Path(path)))
-    return out
 
 
 def load_upstream(name: str, path: Path, device: torch.device) -> Upstream:
@@ -61,19 +49,25 @@ def load_upstream(name: str, path: Path, device: torch.device) -> Upstream:
     from espnet_distill.teacher import load_teacher
 
     teacher = load_teacher(path, device=device)
-    upstream = teacher_upstream(teacher, f"{teacher.source_format} teacher ({path})")
-    upstream.name = name
-    return upstream
+    return teacher_upstream(teacher, f"{teacher.source_format} teacher ({path})", name)
 
 
-def run_checkpoint_benchmark(models: List[Tuple[str, Path]], settings: BenchmarkSettings) -> Dict[str, Any]:
-    """Inference numbers of the given checkpoints (the JSON layout of the module docstring)."""
+def run_checkpoint_benchmark(models: List[Tuple[str, Path]], settings: BenchmarkSettings,
+                             variants: Optional[Sequence[str]] = ("fp32",)) -> Dict[str, Any]:
+    """Inference numbers of the given checkpoints (the JSON layout of the module docstring), every student
+    in each of ``variants`` (None: all that run here, :func:`~espnet_distill.export.speed.resolve_variants`)."""
+    from espnet_distill.export.speed import resolve_variants, student_variants
+
+    variants = resolve_variants(variants, settings.device)
     device = check_device(settings.device)
     torch.set_num_threads(settings.threads)
     started = time.perf_counter()
     upstreams = [load_upstream(name, path, device) for name, path in models]
-    report: Dict[str, Any] = {"machine": describe_machine(device), "settings": settings.to_dict()}
-    inference = run_inference_benchmark(upstreams, settings, device)
+    report: Dict[str, Any] = {"machine": describe_machine(device),
+                              "settings": {**settings.to_dict(), "variants": list(variants)}}
+    with tempfile.TemporaryDirectory(prefix="espnet_distill_benchmark_") as work:  # the ONNX files
+        upstreams += student_variants(upstreams, variants, settings.threads, work)
+        inference = run_inference_benchmark(upstreams, settings, device)
     report["timing_rounds"] = {"inference": inference.pop("inference_rounds")}
     report.update(inference)
     report["checkpoints"] = {name: str(path) for name, path in models}
@@ -83,14 +77,21 @@ def run_checkpoint_benchmark(models: List[Tuple[str, Path]], settings: Benchmark
 
 
 def checkpoint_markdown(report: Dict[str, Any]) -> str:
+    """The report as a markdown table; a student's variants (int8, ONNX) are rows of their own below it."""
     ref = f"{report['settings']['reference_duration']:g}"
     lines = [f"Inference, batch 1, {report['machine']['threads']} threads, {ref} s utterance "
              f"({report['machine']['device_name']}):", "",
              "| model | params (M) | GMACs / s audio | front-end ms | encoder ms | total ms | RTF | speed-up vs teacher |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def speedup(label: str) -> str:
+        x = report["ratios"].get(f"{label}_speedup_over_teacher", 1.0 if label == "teacher" else None)
+        return "n/a" if x is None else f"{x:.2f}x"
+
     for name, m in report["models"].items():
-        speedup = report["ratios"].get(f"{name}_speedup_over_teacher", 1.0 if name == "teacher" else None)
         lines.append(f"| {name} | {m['params'] / 1e6:.2f} | {m['macs_per_second'] / 1e9:.3f} | {m['frontend_ms']:.1f} "
-                     f"| {m['encoder_ms']:.1f} | {m['total_ms']:.1f} | {m['rtf']:.4f} "
-                     f"| {'n/a' if speedup is None else f'{speedup:.2f}x'} |")
+                     f"| {m['encoder_ms']:.1f} | {m['total_ms']:.1f} | {m['rtf']:.4f} | {speedup(name)} |")
+        for v in [v for v in report["settings"].get("variants", ()) if v in m]:
+            total, rtf = m[v]["total_ms"], m[v]["rtf"]
+            lines.append(f"| {name} {v} | | | | | {total:.1f} | {rtf:.4f} | {speedup(f'{name}_{v}')} |")
     return "\n".join(lines) + "\n"

@@ -107,6 +107,14 @@ def time_inference(
     return times, rounds_info
 
 
+def time_upstreams(upstreams: List[Upstream], settings, device: torch.device) -> Tuple[dict, Dict[str, Any]]:
+    """:func:`time_inference` with the durations, rounds and seed of ``settings`` (``BenchmarkSettings``)."""
+    return time_inference(upstreams, settings.durations, device, warmup=settings.warmup, repeats=settings.repeats,
+                          max_rounds=settings.max_rounds, max_foreign_share=settings.max_foreign_share,
+                          quiet_wait_s=settings.quiet_wait_s, autocast_dtype=settings.autocast_dtype,
+                          seed=settings.seed)
+
+
 def summarize_inference(
     upstreams: List[Upstream],
     times: Dict[str, Dict[float, Dict[str, List[float]]]],
@@ -115,14 +123,16 @@ def summarize_inference(
     baselines: Sequence[str] = ("teacher",),
 ) -> Dict[str, Any]:
     """Per-model numbers (at ``reference_duration`` and per duration) and the speed-up ratios: over each
-    of ``baselines`` that was timed (``<name>_speedup_over_<baseline>``), MAC reductions over ``teacher``.
+    of ``baselines`` that was timed (``<name>_speedup_over_<baseline>``, ``<of>_<variant>_...`` for a
+    variant), MAC reductions over ``teacher``. A variant's row, ``models.<of>.<variant>``, has totals
+    only (ONNX Runtime runs one graph) and no MACs (``macs`` has none for it).
 
     Returns:
         ``{"models": {...}, "ratios": {...}, "ratios_by_duration": {...}}`` (see the JSON
         layout in :mod:`espnet_distill.benchmark.checkpoints`).
     """
     models: Dict[str, Any] = {}
-    for u in upstreams:
+    for u in sorted(upstreams, key=lambda u: u.of is not None):  # a variant's row goes into its model's
         by_duration = {}
         for d, entry in times[u.name].items():
             total = median(entry["total"])
@@ -133,29 +143,27 @@ def summarize_inference(
                 "rtf": total / d,
             }
         ref = by_duration[f"{reference_duration:g}"]
-        models[u.name] = {
-            "description": u.description,
-            "params": u.params,
-            **macs[u.name],
-            "frontend_ms": ref["frontend_ms"],
-            "encoder_ms": ref["encoder_ms"],
-            "total_ms": ref["total_ms"],
-            "rtf": ref["rtf"],
-            "frontend_share": ref["frontend_ms"] / ref["total_ms"],
-            "by_duration": by_duration,
-        }
-    names = [u.name for u in upstreams]
+        if u.of is not None:
+            models[u.of][u.variant] = {
+                "description": u.description, "total_ms": ref["total_ms"], "rtf": ref["rtf"],
+                "by_duration": {s: {"total_ms": v["total_ms"], "rtf": v["rtf"]} for s, v in by_duration.items()},
+            }
+            continue
+        models[u.name] = {"description": u.description, "params": u.params, **macs[u.name],
+                          **{k: ref[k] for k in ("frontend_ms", "encoder_ms", "total_ms", "rtf")},
+                          "frontend_share": ref["frontend_ms"] / ref["total_ms"], "by_duration": by_duration}
     ratios_by_duration = {}
     for d in next(iter(times.values())):
         ratios = {}
-        for name in names:
-            totals = times[name][d]["total"]
+        for u in upstreams:
+            label = u.name if u.of is None else f"{u.of}_{u.variant}"
+            totals = times[u.name][d]["total"]
             for base in baselines:
-                if name != base and base in times:
-                    ratios[f"{name}_speedup_over_{base}"] = paired_ratio(times[base][d]["total"], totals)
+                if u.name != base and base in times:
+                    ratios[f"{label}_speedup_over_{base}"] = paired_ratio(times[base][d]["total"], totals)
         ratios_by_duration[f"{d:g}"] = ratios
     ratios = dict(ratios_by_duration[f"{reference_duration:g}"])
-    for name in names:
+    for name in macs:
         if name != "teacher" and "teacher" in macs:
             teacher_macs = macs["teacher"]["macs_per_second"]
             ratios[f"{name}_mac_reduction_vs_teacher"] = teacher_macs / macs[name]["macs_per_second"]
@@ -165,22 +173,11 @@ def summarize_inference(
 def run_inference_benchmark(
     upstreams: List[Upstream], settings, device: torch.device, baselines: Sequence[str] = ("teacher",)
 ) -> Dict[str, Any]:
-    """Count MACs at the reference duration, time every model, summarise (speed-ups over ``baselines``)."""
+    """Count MACs at the reference duration (not of variants), time all, summarise (speed-ups over ``baselines``)."""
     macs = {}
-    for u in tqdm(upstreams, desc="MACs", unit="model", dynamic_ncols=True):
+    for u in tqdm([u for u in upstreams if u.of is None], desc="MACs", unit="model", dynamic_ncols=True):
         macs[u.name] = count_macs(u, settings.reference_duration, device, settings.autocast_dtype, settings.seed)
-    times, rounds = time_inference(
-        upstreams,
-        settings.durations,
-        device,
-        warmup=settings.warmup,
-        repeats=settings.repeats,
-        max_rounds=settings.max_rounds,
-        max_foreign_share=settings.max_foreign_share,
-        quiet_wait_s=settings.quiet_wait_s,
-        autocast_dtype=settings.autocast_dtype,
-        seed=settings.seed,
-    )
+    times, rounds = time_upstreams(upstreams, settings, device)
     summary = summarize_inference(upstreams, times, macs, settings.reference_duration, baselines)
     summary["inference_rounds"] = rounds
     return summary

@@ -15,7 +15,7 @@ Distillation heads are not run: the upstream forward of an exported student has 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import Tensor, nn
 
@@ -34,6 +34,7 @@ class Upstream:
         module: the module (for ``.eval()`` / ``.to()``).
         frontend: ``(wavs (1, N), lengths (1,)) -> state`` passed to ``encoder``.
         encoder: ``state -> hidden states``.
+        of, variant: a variant's fp32 model and its kind (int8, onnx, ...: :mod:`espnet_distill.export.speed`).
     """
 
     name: str
@@ -42,9 +43,11 @@ class Upstream:
     module: nn.Module
     frontend: Callable[[Tensor, Tensor], Any]
     encoder: Callable[[Any], Any]
+    of: Optional[str] = None
+    variant: str = "fp32"
 
 
-def teacher_upstream(teacher: Teacher, description: str) -> Upstream:
+def teacher_upstream(teacher: Teacher, description: str, name: str = "teacher") -> Upstream:
     """The teacher's backbone (torchaudio ``Wav2Vec2Model``), without the unit head."""
     backbone = teacher.backbone
 
@@ -56,7 +59,7 @@ def teacher_upstream(teacher: Teacher, description: str) -> Upstream:
         return backbone.encoder.transformer.get_intermediate_outputs(x)
 
     params = sum(p.numel() for p in backbone.parameters())
-    return Upstream("teacher", description, params, backbone, frontend, encoder)
+    return Upstream(name, description, params, backbone, frontend, encoder)
 
 
 def student_upstream(name: str, student: StudentModel, description: str) -> Upstream:

@@ -2,13 +2,16 @@
 
 Usage:
     python -m espnet_distill.bin.benchmark --model teacher=exp/teacher --model student=exp/student/student.pth \
-        --durations 10 --json exp/benchmark.json     # a recipe's stage 10
+        --durations 10 --json exp/benchmark.json     # a recipe's stage 11
     python -m espnet_distill.bin.benchmark --model teacher=hubert_base_ls960.pt --model student=student.pth \
         --device cuda --json gpu.json                # bf16 autocast
     python -m espnet_distill.bin.benchmark --model teacher=t.pt --model student=s.pth --quick   # CI: 2 rounds
+    python -m espnet_distill.bin.benchmark --model teacher=t.pt --model dt_fbank=s.pth --variants fp32,int8
 
-Prints the markdown table on stdout (progress and logs go to stderr) and writes the JSON report
-(``--json``). What is measured and how: ``docs/benchmarks.md`` and :mod:`espnet_distill.benchmark`.
+Students are also timed as torch int8 and ONNX Runtime fp32 / int8 (``--variants``; on the CPU, by
+default all of them the installed packages allow), in the same rounds as the teacher. Prints the
+markdown table on stdout (progress and logs go to stderr) and writes the JSON report (``--json``).
+What is measured and how: ``docs/benchmarks.md`` and :mod:`espnet_distill.benchmark`.
 The comparison of the presets and of a distillation step with s3prl's DistilHuBERT is a script of
 the source checkout, ``python benchmarks/compare_s3prl.py``.
 """
@@ -20,7 +23,7 @@ import dataclasses
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from espnet_distill.bin._common import setup_logging, write_json
 
@@ -41,6 +44,22 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=0)
 
 
+def parse_models(specs: List[str]) -> List[Tuple[str, Path]]:
+    """``["name=path", ...]`` (``--model``) -> ``[(name, path)]``; names must be distinct, files must exist."""
+    out, seen = [], set()
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--model {spec!r}: expected NAME=CHECKPOINT")
+        if name in seen:
+            raise ValueError(f"--model: the name {name!r} is given twice")
+        if not Path(path).exists():
+            raise ValueError(f"--model {name}={path}: no such file or directory")
+        seen.add(name)
+        out.append((name, Path(path)))
+    return out
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m espnet_distill.bin.benchmark",
@@ -49,6 +68,11 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", action="append", default=[], metavar="NAME=CHECKPOINT",
                         help="a checkpoint to time (repeatable; ratios against the one named 'teacher')")
+    parser.add_argument("--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+                        default=None, metavar="fp32,int8,onnx,onnx_int8",
+                        help="how each student runs: torch fp32 (needed) and int8, ONNX Runtime fp32 and int8 "
+                             "(default on the CPU: all four, the ONNX ones only with the export extra; on CUDA: "
+                             "fp32); the teacher runs in fp32")
     add_speed_options(parser)
     return parser
 
@@ -78,15 +102,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.model:
         parser.error("--model NAME=CHECKPOINT: give the checkpoints to time (the comparison of the presets with "
                      "s3prl's DistilHuBERT is `python benchmarks/compare_s3prl.py` in a source checkout)")
-    from espnet_distill.benchmark import check_device, checkpoint_markdown, parse_models, run_checkpoint_benchmark
+    from espnet_distill.benchmark import check_device, checkpoint_markdown, run_checkpoint_benchmark
+    from espnet_distill.export.speed import resolve_variants
 
     try:
         check_device(args.device)
         settings = build_settings(args)
         models = parse_models(args.model)
-    except (RuntimeError, ValueError) as e:
+        variants = resolve_variants(args.variants, args.device)
+    except (ImportError, RuntimeError, ValueError) as e:
         parser.error(str(e))
-    report = run_checkpoint_benchmark(models, settings)
+    report = run_checkpoint_benchmark(models, settings, variants)
     if args.json is not None:
         write_json(args.json, report)
         _LG.info("wrote %s", args.json)

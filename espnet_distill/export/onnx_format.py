@@ -56,14 +56,15 @@ _TRACE_LENGTHS = (24_000, 17_777)
 #: Padded batches the export is checked on: odd lengths, batch sizes and widths unlike the trace's.
 VERIFY_BATCHES = ((9_999, 16_001, 12_347), (5_003,))
 
-_INSTALL_HINT = "pip install 'espnet-distill[export]' (onnx, onnxruntime, onnxscript)"
+#: How to get what the ONNX export and ONNX Runtime need.
+INSTALL_HINT = "pip install 'espnet-distill[export]' (onnx, onnxruntime, onnxscript)"
 
 
 def _require(module: str):
     try:
         return __import__(module)
     except ImportError as err:
-        raise ImportError(f"ONNX export needs {module}: {_INSTALL_HINT}") from err
+        raise ImportError(f"ONNX export needs {module}: {INSTALL_HINT}") from err
 
 
 def export_onnx(student: StudentModel, path: Pathlike, *, opset: Optional[int] = None) -> Path:

@@ -70,7 +70,7 @@ common=(--data_script local/data.sh --train_set train_960 --valid_set dev --labe
         --asr_config conf/finetune_ctc.yaml --inference_asr_model valid.cer_ctc.best.pth
         --expdir "${exp}/${config}" --control_dir "${exp}/control_${student}")
 if [ "${smoke}" = true ]; then
-    # the same stages and options; only the update counts, batches, crops and decoded utterances are cut
+    # the same stages and options; only the update counts, batches, crops, decoded utterances and timed variants (fp32 only) are cut
     smoke_distill="--max_epoch 1 --num_iters_per_epoch 4 --max_samples 16000 --batch_size 4 --num_workers 1"
     [ "${frontend_steps:-0}" -gt 0 ] && smoke_distill+=" --distill_conf frontend_steps=2"   # both stages run
     ./distill.sh "${common[@]}" \
@@ -79,7 +79,7 @@ if [ "${smoke}" = true ]; then
         --datadir "${s}/data_smoke" --dumpdir "${s}/dump_smoke" \
         --ngpu 0 --inference_ngpu 0 --threads 2 --nj 2 --inference_nj 1 --decode_utts 3 \
         --distill_args "${smoke_distill}" --asr_args "--max_epoch 1 --num_iters_per_epoch 2 --batch_bins 160000 --num_workers 1" \
-        --benchmark_args "--durations 1 --repeats 1" \
+        --benchmark_args "--durations 1 --repeats 1 --variants fp32" \
         "${args[@]+"${args[@]}"}"
 else
     [ -n "${librispeech}" ] || { echo "run.sh: --librispeech DIR is required (see --help)" >&2; exit 2; }
