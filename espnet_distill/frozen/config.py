@@ -80,13 +80,10 @@ class FrozenConfig:
 
     @classmethod
     def from_dict(cls, data: Optional[Dict[str, Any]], where: str = "frozen config") -> "FrozenConfig":
-        """Build from a mapping; unknown keys are an error that lists the known ones."""
-        data = dict(data or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
-        return cls(**data)
+        """Build from a mapping; unknown keys are an error with a "did you mean" hint."""
+        from espnet_distill.student._serialize import from_plain
+
+        return from_plain(cls, dict(data or {}), where)
 
     @classmethod
     def from_yaml(cls, path: Pathlike) -> "FrozenConfig":

@@ -32,7 +32,7 @@ def test_spec_parse_and_seed():
 
 def test_config_validates():
     assert FrozenConfig.from_dict({"updates": 10}).updates == 10
-    with pytest.raises(ValueError, match=r"unknown keys \['update'\]"):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'update' \(did you mean 'updates'\?\)"):
         FrozenConfig.from_dict({"update": 10})
     with pytest.raises(ValueError, match="lr: expected a number > 0"):
         FrozenConfig(lr=0)
@@ -148,7 +148,7 @@ def test_cli_refuses_bad_settings(tmp_path, synth_corpus):
     (tmp_path / "tokens.txt").write_text("\n".join(TOKENS))
     proc = subprocess.run(base + ["--upstream", "fbank", "--token_list", str(tmp_path / "tokens.txt"),
                                   "--conf", "hiden_size=3"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "unknown keys ['hiden_size']" in proc.stderr
+    assert proc.returncode == 2 and "'hiden_size' (did you mean 'hidden_size'?)" in proc.stderr
     proc = subprocess.run(base + ["--upstream", "teacher=/nonexistent/exp", "--token_list", str(tmp_path / "tokens.txt"),
                                   "--seeds", "1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "teacher: /nonexistent/exp does not exist" in proc.stderr
