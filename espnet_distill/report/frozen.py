@@ -49,7 +49,10 @@ def markdown(frozen: Optional[Dict], test_sets: List[str]) -> List[str]:
     """Lines of the report's frozen-comparison section (empty when stage 10 did not run)."""
     if not frozen:
         return []
-    lines = ["## Frozen upstreams (SUPERB-style: weighted sum of layers + BiLSTM CTC, same budget)", "",
+    config = frozen.get("config") or {}
+    head = {"linear": "linear CTC probe", "lstm": "BiLSTM CTC"}.get(config.get("downstream"), "CTC downstream")
+    lines = [f"## Frozen upstreams (SUPERB-style: weighted sum of layers + {head}, "
+             f"{config.get('updates', '?')} updates each)", "",
              "| upstream | " + " | ".join(f"{x} CER (mean ± std)" for x in test_sets) + " | seeds | per seed (CER %) |",
              "|---|" + "---:|" * len(test_sets) + "---|---|"]
     for name in names(frozen):
