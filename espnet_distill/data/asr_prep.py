@@ -49,7 +49,7 @@ def write_shape_files(data_dir: Pathlike, out_dir: Pathlike) -> Dict[str, Path]:
         if missing:
             raise DataDirError(f"{nsamples_file}: no entry for {missing[:5]} ({len(missing)} in all)")
     else:
-        nsamples = {u: str(audio_info(data.wav_path(u)).num_frames) for u in data.utt_ids}
+        nsamples = {u: str(audio_info(data.wav_path(u)).num_samples) for u in data.utt_ids}
     paths = {"speech_shape": out_dir / "speech_shape"}
     write_kaldi_file(paths["speech_shape"], [(u, nsamples[u]) for u in data.utt_ids])
     if data.text is not None:

@@ -35,7 +35,7 @@ class AudioInfo:
 
     path: str
     sample_rate: int
-    num_frames: int
+    num_samples: int  # per channel (soundfile calls them frames)
     num_channels: int
     format: str
     subtype: str
@@ -43,7 +43,7 @@ class AudioInfo:
     @property
     def duration(self) -> float:
         """Duration in seconds."""
-        return self.num_frames / self.sample_rate if self.sample_rate else 0.0
+        return self.num_samples / self.sample_rate if self.sample_rate else 0.0
 
 
 #: libsndfile's report of a WAV whose data chunk is shorter than its header says
@@ -82,7 +82,7 @@ def audio_info(path: Pathlike) -> AudioInfo:
     return AudioInfo(
         path=str(path),
         sample_rate=int(info.samplerate),
-        num_frames=int(info.frames),
+        num_samples=int(info.frames),
         num_channels=int(info.channels),
         format=str(info.format),
         subtype=str(info.subtype),
@@ -131,8 +131,8 @@ def load_audio(
         data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(f"{path}: corrupt audio, decoding failed ({err})") from err
-    if data.shape[0] < info.num_frames:
-        raise AudioError(f"{path}: corrupt or truncated audio: the header declares {info.num_frames} samples, "
+    if data.shape[0] < info.num_samples:
+        raise AudioError(f"{path}: corrupt or truncated audio: the header declares {info.num_samples} samples, "
                          f"{data.shape[0]} could be decoded")
     check_samples(data, path)
     wav = torch.from_numpy(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0])

@@ -58,8 +58,8 @@ def check_scp(scp: Path, *, sample_rate: int = 16000, min_samples: int = 400, jo
             return uid, f"{path}: expected mono audio, found {info.num_channels} channels"
         if info.sample_rate != sample_rate:
             return uid, f"{path}: expected {sample_rate} Hz, found {info.sample_rate} Hz"
-        if info.num_frames < min_samples:
-            return uid, f"{path}: too short, {info.num_frames} samples; at least {min_samples} needed"
+        if info.num_samples < min_samples:
+            return uid, f"{path}: too short, {info.num_samples} samples; at least {min_samples} needed"
         if decode:
             try:
                 load_audio(path, sample_rate=sample_rate, min_samples=min_samples)

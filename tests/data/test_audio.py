@@ -93,5 +93,5 @@ def test_save_and_info_round_trip(tmp_path):
     path = tmp_path / "x" / "y.wav"
     save_audio(path, torch.from_numpy(_tone()).float())
     info = audio_info(path)
-    assert (info.sample_rate, info.num_frames, info.num_channels) == (16000, 16000, 1)
+    assert (info.sample_rate, info.num_samples, info.num_channels) == (16000, 16000, 1)
     assert info.duration == pytest.approx(1.0)
