@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from benchmarks.scales import STUDENTS, Scale
 from espnet_distill.benchmark.upstreams import Upstream, student_upstream, teacher_upstream
 from espnet_distill.student import CmvnStats, StudentConfig, StudentModel, build_student
-from espnet_distill.teacher import BackboneConfig, Teacher, UnitHead, load_teacher, save_fairseq_checkpoint
+from espnet_distill.teacher import Teacher, load_teacher, random_teacher, save_fairseq_checkpoint
 from espnet_distill.teacher.s3prl_format import save_s3prl_checkpoint
 
 
@@ -36,13 +36,6 @@ class TeacherFiles:
 
     fairseq: Path
     s3prl: Path
-
-
-def random_teacher(config: BackboneConfig, *, num_units: int, codeword_dim: int, seed: int = 0) -> Teacher:
-    """A HuBERT teacher of architecture ``config`` with random weights and a K x C unit head."""
-    torch.manual_seed(seed)
-    head = UnitHead(nn.Linear(config.encoder_embed_dim, codeword_dim), torch.randn(num_units, codeword_dim))
-    return Teacher(config.build(), head, source="random", backbone_config=config)
 
 
 def write_teacher_files(scale: Scale, workdir: Path, seed: int = 0) -> TeacherFiles:

@@ -6,10 +6,7 @@ see ``docs/benchmarks.md``). Pieces:
 * :mod:`.upstreams`: a teacher or student as front-end + encoder, timed apart;
 * :mod:`.inference`, :mod:`.macs`: batch-1 timing, interleaved, and MAC counts;
 * :mod:`.machine`: the machine's description and timing rounds that other processes did not disturb;
-* :mod:`.checkpoints`: all of it for the given files, its JSON layout and markdown table.
-
-The comparison of the presets and of a distillation step with s3prl's DistilHuBERT is not
-installed: ``python benchmarks/compare_s3prl.py`` in a source checkout.
+* :mod:`.checkpoints`: all of it for the given files (or presets), its JSON layout and markdown table.
 """
 
 from espnet_distill.benchmark.checkpoints import checkpoint_markdown, run_checkpoint_benchmark

@@ -1,7 +1,6 @@
 """Time given checkpoints side by side (a recipe's own teacher and student), batch 1.
 
-``python -m espnet_distill.bin.benchmark --model teacher=exp/teacher --model student=exp/student/student.pth``
-loads each file (student checkpoints with :func:`~espnet_distill.student.load_student`,
+``bin.benchmark --model NAME=FILE`` loads each file (student checkpoints with :func:`~espnet_distill.student.load_student`,
 anything else with :func:`~espnet_distill.teacher.load_teacher`), counts MACs and times them
 interleaved (:mod:`.inference`), students also as their int8 / ONNX ``variants`` in the same rounds
 (:mod:`espnet_distill.export.speed`). Ratios are against the model named ``teacher`` when there is one.
@@ -35,8 +34,23 @@ from espnet_distill.benchmark.settings import BenchmarkSettings, check_device
 from espnet_distill.benchmark.upstreams import Upstream, student_upstream, teacher_upstream
 
 
+#: ``--model NAME=preset:P``: random weights of student preset P or of HuBERT Base (``preset:hubert_base``);
+#: without ``--model``, ``bin.benchmark`` times ``DEFAULT_MODELS``, the table users compare on.
+PRESET = "preset:"
+DEFAULT_MODELS = tuple((n, PRESET + ("hubert_base" if n == "teacher" else n))
+                       for n in ("teacher", "sw_cnn", "dt_cnn", "sw_fbank", "dt_fbank"))
+
+
 def load_upstream(name: str, path: Path, device: torch.device) -> Upstream:
-    from espnet_distill.student import CheckpointError, load_student, read_checkpoint
+    from espnet_distill.student import CheckpointError, build_student, get_preset, load_student, read_checkpoint
+    from espnet_distill.teacher import BackboneConfig, load_teacher, random_teacher
+
+    if str(path).startswith(PRESET):  # random weights: speed does not depend on them
+        preset = str(path)[len(PRESET):]
+        if preset == "hubert_base":
+            return teacher_upstream(random_teacher(BackboneConfig()).to(device), "HuBERT Base (random weights)", name)
+        torch.manual_seed(0)
+        return student_upstream(name, build_student(get_preset(preset)).to(device).eval(), f"{preset} (random weights)")
 
     try:
         read_checkpoint(path)
@@ -46,8 +60,6 @@ def load_upstream(name: str, path: Path, device: torch.device) -> Upstream:
     if is_student:
         student = load_student(path).to(device).eval()
         return student_upstream(name, student, f"student {student.config.name or ''} ({path})")
-    from espnet_distill.teacher import load_teacher
-
     teacher = load_teacher(path, device=device)
     return teacher_upstream(teacher, f"{teacher.source_format} teacher ({path})", name)
 

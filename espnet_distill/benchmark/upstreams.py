@@ -1,15 +1,7 @@
-"""The models under test, as "upstreams": a front-end and an encoder that can be timed apart.
-
-Front-end / encoder split (what the authors' scripts/speed_test.py times separately):
-
-=============  ================================================  ==================================
-model          front-end                                         encoder
-=============  ================================================  ==================================
-teacher        torchaudio CNN + feature projection (LN, 512->D)  transformer layers (+ pos conv)
-our students   ``student.frontend`` (CNN or fbank, proj to D)    ``student.encoder`` (pos conv + layers)
-=============  ================================================  ==================================
-
-Distillation heads are not run: the upstream forward of an exported student has none.
+"""The models under test, as "upstreams": a front-end and an encoder timed apart, as the authors'
+scripts/speed_test.py does. Teacher: torchaudio CNN + feature projection, then the transformer layers
+(+ pos conv); students: ``student.frontend`` (CNN or fbank), then ``student.encoder``. Distillation
+heads are not run: the upstream forward of an exported student has none.
 """
 
 from __future__ import annotations

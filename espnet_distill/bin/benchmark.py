@@ -7,6 +7,10 @@ Usage:
         --device cuda --json gpu.json                # bf16 autocast
     python -m espnet_distill.bin.benchmark --model teacher=t.pt --model student=s.pth --quick   # CI: 2 rounds
     python -m espnet_distill.bin.benchmark --model teacher=t.pt --model dt_fbank=s.pth --variants fp32,int8
+    python -m espnet_distill.bin.benchmark --json out.json     # HuBERT Base and the presets, random weights
+
+``--model NAME=preset:PRESET`` times a student preset (or ``preset:hubert_base``) with random weights;
+without ``--model`` the teacher and the four presets of the paper's students are timed.
 
 Students are also timed as torch int8 and ONNX Runtime fp32 / int8 (``--variants``; on the CPU, by
 default all of them the installed packages allow), in the same rounds as the teacher. Prints the
@@ -53,7 +57,7 @@ def parse_models(specs: List[str]) -> List[Tuple[str, Path]]:
             raise ValueError(f"--model {spec!r}: expected NAME=CHECKPOINT")
         if name in seen:
             raise ValueError(f"--model: the name {name!r} is given twice")
-        if not Path(path).exists():
+        if not path.startswith("preset:") and not Path(path).exists():
             raise ValueError(f"--model {name}={path}: no such file or directory")
         seen.add(name)
         out.append((name, Path(path)))
@@ -67,7 +71,9 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", action="append", default=[], metavar="NAME=CHECKPOINT",
-                        help="a checkpoint to time (repeatable; ratios against the one named 'teacher')")
+                        help="a checkpoint, or preset:PRESET (random weights), to time (repeatable; ratios against "
+                             "the one named 'teacher'; default: HuBERT Base and the presets sw_cnn, dt_cnn, sw_fbank, "
+                             "dt_fbank)")
     parser.add_argument("--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
                         default=None, metavar="fp32,int8,onnx,onnx_int8",
                         help="how each student runs: torch fp32 (needed) and int8, ONNX Runtime fp32 and int8 "
@@ -99,10 +105,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     setup_logging(args.verbose)
     if args.threads < 1:
         parser.error(f"--threads: expected an integer >= 1, found {args.threads}")
-    if not args.model:
-        parser.error("--model NAME=CHECKPOINT: give the checkpoints to time (the comparison of the presets with "
-                     "s3prl's DistilHuBERT is `python benchmarks/compare_s3prl.py` in a source checkout)")
     from espnet_distill.benchmark import check_device, checkpoint_markdown, run_checkpoint_benchmark
+    from espnet_distill.benchmark.checkpoints import DEFAULT_MODELS
+
+    if not args.model:  # the table users compare on: HuBERT Base and the four presets, random weights
+        args.model = [f"{name}={spec}" for name, spec in DEFAULT_MODELS]
     from espnet_distill.export.speed import resolve_variants
 
     try:

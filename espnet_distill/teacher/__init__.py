@@ -12,13 +12,14 @@ checkpoint keeps it, HuBERT's pre-training :class:`UnitHead`; see :mod:`.load` f
 formats and how they are detected, and the per-format modules for their details.
 """
 
-from espnet_distill.teacher.base import Teacher, TeacherOutput, UnitHead
+from espnet_distill.teacher.base import Teacher, TeacherOutput, UnitHead, random_teacher
 from espnet_distill.teacher.config import BackboneConfig, TeacherFormatError
 from espnet_distill.teacher.fairseq import save_fairseq_checkpoint
 from espnet_distill.teacher.load import FORMATS, detect_format, load_teacher
 from espnet_distill.teacher.torchaudio_format import save_torchaudio_checkpoint
 
 __all__ = [
+    "random_teacher",
     "FORMATS",
     "BackboneConfig",
     "Teacher",

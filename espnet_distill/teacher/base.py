@@ -294,3 +294,13 @@ def masked_feature_extractor(extractor: nn.Module, wavs: Tensor, lengths: Tensor
             x = norm(x)
         x = F.gelu(x)
     return x.transpose(1, 2), lengths
+
+
+def random_teacher(config, *, num_units: int = 504, codeword_dim: int = 256, seed: int = 0) -> "Teacher":
+    """A teacher of architecture ``config`` (a :class:`~espnet_distill.teacher.BackboneConfig`; its
+    default is HuBERT Base) with random weights and a ``num_units`` x ``codeword_dim`` unit head
+    (HuBERT Base: 504 x 256): for speed measurements and tests, where the weights do not matter."""
+    torch.manual_seed(seed)
+    head = UnitHead(nn.Linear(config.encoder_embed_dim, codeword_dim), torch.randn(num_units, codeword_dim))
+    return Teacher(config.build(), head, source="random", backbone_config=config)
+

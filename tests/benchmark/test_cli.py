@@ -170,13 +170,34 @@ def test_variants_are_cpu_only():
         resolve_variants(["fp32", "int8"], "cuda")
 
 
-def test_without_checkpoints_it_points_to_the_comparison(capsys):
+def test_presets_are_timed_with_random_weights():
+    """Without --model the table users compare on: HuBERT Base and the four students of the paper,
+    random weights, sized exactly as the reference implementation and the presets say."""
+    import torchaudio
+
+    from espnet_distill.benchmark.checkpoints import DEFAULT_MODELS, load_upstream
+
+    assert DEFAULT_MODELS == (("teacher", "preset:hubert_base"), ("sw_cnn", "preset:sw_cnn"),
+                              ("dt_cnn", "preset:dt_cnn"), ("sw_fbank", "preset:sw_fbank"),
+                              ("dt_fbank", "preset:dt_fbank"))
+    teacher = load_upstream("teacher", "preset:hubert_base", torch.device("cpu"))
+    assert teacher.params == sum(p.numel() for p in torchaudio.models.hubert_base().parameters())
+    student = load_upstream("dt_fbank", "preset:dt_fbank", torch.device("cpu"))
+    assert student.params == 19_107_008  # D&T-fbank, the abstract's -17 % model (presets.py)
+    with pytest.raises(ValueError, match="unknown student preset .nope."):
+        load_upstream("x", "preset:nope", torch.device("cpu"))
+
+
+def test_preset_models_on_the_command_line(tmp_path, capsys):
     from espnet_distill.bin.benchmark import main
 
-    with pytest.raises(SystemExit) as excinfo:
-        main(["--quick"])
-    assert excinfo.value.code == 2
-    assert "benchmarks/compare_s3prl.py" in capsys.readouterr().err
+    out = tmp_path / "b.json"
+    assert main(["--model", "teacher=preset:hubert_base", "--model", "dt_fbank=preset:tiny_fbank", "--durations", "1",
+                 "--repeats", "1", "--variants", "fp32,int8", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["models"]["teacher"]["params"] > 90e6 and report["models"]["dt_fbank"]["params"] < 3e6
+    assert report["ratios"]["dt_fbank_int8_speedup_over_teacher"] > 1.0  # a 2 M student beats a 94 M teacher
+    assert "dt_fbank int8" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")
