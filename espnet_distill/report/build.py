@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+import yaml
+
 from espnet_distill.common import package_versions, write_json
 from espnet_distill.report.collect import (arm_results, distill_summary, frozen_results, teacher_summary, timing,
                                           wall_seconds)
@@ -25,13 +27,13 @@ def build_report(expdir: Path, test_sets: Sequence[str] = ("test",), seeds: int 
         test_sets: the decoded test sets; each gets its CER/WER (``<arm>.tests.<set>``), the first
             is also reported at the top level of each arm (``student.cer``).
         seeds: fine-tuning seeds per arm (1..seeds).
-        teacher: the teacher checkpoint; default ``<expdir>/teacher`` (pre-trained by the recipe)
-            or what ``distill_sh.options`` recorded.
+        teacher: the teacher checkpoint; default: the one the distillation read (``teacher`` of
+            ``<expdir>/distill/config.yaml``, which distill_train wrote).
     """
     expdir = Path(expdir)
     test_sets = [test_sets] if isinstance(test_sets, str) else list(test_sets)
     seed_ids: List[int] = list(range(1, seeds + 1))
-    teacher = teacher or _teacher_from_options(expdir) or str(expdir / "teacher")
+    teacher = teacher or _distilled_teacher(expdir)
     student_ckpt = expdir / "student" / "student.pth"
     from espnet_distill.student import load_student
 
@@ -74,13 +76,14 @@ def build_report(expdir: Path, test_sets: Sequence[str] = ("test",), seeds: int 
     return report
 
 
-def _teacher_from_options(expdir: Path) -> Optional[str]:
-    options = expdir / "distill_sh.options"
-    if options.is_file():
-        for line in options.read_text().splitlines():
-            if line.startswith("teacher=") and line.split("=", 1)[1]:
-                return line.split("=", 1)[1]
-    return None
+def _distilled_teacher(expdir: Path) -> str:
+    config = expdir / "distill" / "config.yaml"
+    if not config.is_file():
+        raise FileNotFoundError(f"{config}: missing; the report needs the distillation's config (distill.sh stage 5)")
+    teacher = (yaml.safe_load(config.read_text()) or {}).get("teacher")
+    if not teacher:
+        raise ValueError(f"{config}: names no teacher")
+    return str(teacher)
 
 
 def _benchmark(expdir: Path) -> Optional[Dict]:
