@@ -33,9 +33,13 @@ from espnet_distill.report.espnet_logs import experiment_epoch_results, training
 
 _LG = logging.getLogger(__name__)
 
-#: Config keys a release keeps: what rebuilds the model, and the targets it was trained on.
-ARCHITECTURE_KEYS = ("input_size", "frontend", "frontend_conf", "normalize", "normalize_conf", "specaug",
-                     "preencoder", "encoder", "encoder_conf", "model", "model_conf", "num_classes", "token_list")
+#: Config keys a release keeps: every key ESPnet's ``HubertTask.build_model`` reads (so stock
+#: ``HubertTask.build_model_from_file`` and s3prl's ``espnet_hubert_local`` rebuild it), which
+#: are the architecture and the targets it was trained on. ``init`` is always null: the weights
+#: are in ``model.pth``.
+MODEL_KEYS = ("input_size", "frontend", "frontend_conf", "normalize", "normalize_conf", "specaug", "specaug_conf",
+              "preencoder", "preencoder_conf", "encoder", "encoder_conf", "model", "model_conf", "num_classes",
+              "token_list", "init")
 BEST_MODEL = "valid.acc_m.best.pth"
 _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
@@ -129,8 +133,9 @@ def write_release(iterations: Sequence[Path], out: Path, *, name: str, corpus_js
     out = Path(out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((final / "config.yaml").read_text())
-    atomic_write_text(out / "config.yaml", yaml.safe_dump({k: config[k] for k in ARCHITECTURE_KEYS if k in config},
-                                                          sort_keys=False))
+    kept = {k: config[k] for k in MODEL_KEYS if k in config}
+    kept["init"] = None
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(kept, sort_keys=False))
     model_file = _model_file(final)
     shutil.copyfile(model_file, out / "model.pth")
 
@@ -150,6 +155,7 @@ def write_release(iterations: Sequence[Path], out: Path, *, name: str, corpus_js
 
     teacher = load_teacher(out)
     _check_same(teacher, load_teacher(model_file))
+    _check_stock_espnet_builds(out)
     stage_seconds = _stage_seconds(timing_tsv)
     final_rows = [r for r in rows if r.iteration == len(iterations)]
     best = max(final_rows, key=lambda r: r.valid_acc_m)
@@ -193,6 +199,18 @@ def _check_same(a, b) -> None:
             raise RuntimeError(f"release check: hidden state {i} differs from the experiment's model")
     if oa.unit_logits is not None and not torch.equal(oa.unit_logits, ob.unit_logits):
         raise RuntimeError("release check: unit logits differ from the experiment's model")
+
+
+def _check_stock_espnet_builds(release: Path) -> None:
+    """ESPnet's own loader (what s3prl's ``espnet_hubert_local`` calls) rebuilds the release."""
+    import espnet_distill.espnet  # noqa: F401  (registers the project's HuBERT model classes)
+    from espnet2.tasks.hubert import HubertTask
+
+    try:
+        HubertTask.build_model_from_file(release / "config.yaml", release / "model.pth", "cpu")
+    except Exception as err:  # noqa: BLE001 - any failure means users of stock ESPnet cannot load it
+        raise RuntimeError(f"release check: ESPnet's HubertTask.build_model_from_file cannot rebuild "
+                           f"{release}: {type(err).__name__}: {err}") from err
 
 
 def _duration(seconds: Optional[float]) -> str:

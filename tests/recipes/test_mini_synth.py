@@ -160,6 +160,7 @@ def test_distils_a_release(quick_run, quick_release):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"distillation of mini_fbank from {release}" in proc.stderr
     assert "Stage 3" not in proc.stderr and "Stage 4" not in proc.stderr
+    assert "pre-training one here" not in proc.stderr  # --teacher wins over the auto release lookup
     proc = run(["--quick", "true", "--teacher", release, *dirs, "--stage", "10", "--stop_stage", "10",
                 "--frozen_seeds", "1"], timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -24,6 +24,12 @@ def _check_release(release, num_units):
     card = json.loads((release / "release.json").read_text())
     assert card["model_file"]["sha256"] == sha256_file(release / "model.pth")
     teacher = load_teacher(release)
+    # stock ESPnet rebuilds it from the release's config alone (s3prl's espnet_hubert_local calls this)
+    import espnet_distill.espnet  # noqa: F401
+    from espnet2.tasks.hubert import HubertTask
+
+    model, _ = HubertTask.build_model_from_file(release / "config.yaml", release / "model.pth", "cpu")
+    assert sum(p.numel() for p in model.parameters()) >= teacher.count_parameters()
     assert (teacher.num_layers, teacher.hidden_size, teacher.num_units) == (4, 256, num_units)
     assert card["parameters"] == teacher.count_parameters() and card["iterations"] == 2
     # the card's accuracy is the best valid masked-unit accuracy of the final iteration's curve

@@ -21,6 +21,7 @@ cd "$(dirname "$0")"
 quick=false
 train_teacher=auto
 release=../pretrain1/release/mini_synth_hubert_v1
+own_teacher=false  # --teacher SOURCE given: distil that instead of the release
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -36,21 +37,24 @@ while [ $# -gt 0 ]; do
         --quick=*) quick=${1#*=}; shift ;;
         --train_teacher) [ $# -ge 2 ] || { echo "run.sh: --train_teacher needs a value" >&2; exit 2; }; train_teacher=$2; shift 2 ;;
         --train_teacher=*) train_teacher=${1#*=}; shift ;;
+        --teacher|--teacher=*) own_teacher=true; args+=("$1"); shift ;;
         *) args+=("$1"); shift ;;
     esac
 done
 [[ "${quick}" == true || "${quick}" == false ]] || { echo "run.sh: --quick must be true or false" >&2; exit 2; }
 [[ "${train_teacher}" =~ ^(true|false|auto)$ ]] || { echo "run.sh: --train_teacher must be true, false or auto" >&2; exit 2; }
-if [ "${train_teacher}" = auto ]; then
+if [ "${train_teacher}" = auto ] && [ "${own_teacher}" = true ]; then
+    train_teacher=false
+elif [ "${train_teacher}" = auto ]; then
     if [ -f "${release}/model.pth" ]; then train_teacher=false; else
         echo "run.sh: no released teacher in ${release} (../pretrain1/run.sh makes it): pre-training one here" >&2
         train_teacher=true
     fi
 fi
 teacher_args=()
-if [ "${train_teacher}" = false ]; then
+if [ "${train_teacher}" = false ] && [ "${own_teacher}" = false ]; then
     [ -f "${release}/model.pth" ] || { echo "run.sh: --train_teacher false, but ${release}/model.pth is missing (../pretrain1/run.sh makes it)" >&2; exit 2; }
-    teacher_args=(--teacher "${release}")  # a --teacher given below overrides it
+    teacher_args=(--teacher "${release}")
 fi
 
 if [ "${quick}" = true ]; then
