@@ -39,6 +39,7 @@ OPTION_TABLE=(
     "kmeans_frames|100000|frames sampled to fit each k-means"
     "release_dir||stage 6 writes the release here (empty: \${expdir}/release)"
     "release_name|teacher|name and version of the release, e.g. mini_synth_hubert_v1"
+    "release_command||command line the model card records (empty: this script's own); a recipe's run.sh passes its own"
 )
 . "$(dirname "$(readlink -f "$0")")/../lib/stages.sh"
 [ -f ./cmd.sh ] && . ./cmd.sh   # the recipe's job commands (train_cmd, cuda_cmd, decode_cmd)
@@ -130,7 +131,7 @@ if stage_on 6; then
     iters=(); for n in $(seq 1 "${iterations}"); do iters+=(--iteration "${expdir}/iter${n}"); done
     "${python}" -m espnet_distill.bin.release_teacher "${iters[@]}" --name "${release_name}" \
         --corpus "${datadir}/corpus.json" --timing "${expdir}/timing.tsv" \
-        --command "$0 $*" --out "${release_dir}"
+        --command "${release_command:-$0 $*}" --out "${release_dir}"
     finish 6 release
     log "release: ${release_dir}/MODEL_CARD.md"
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mini_synth/pretrain1: the demo's released HuBERT teacher, pre-trained on 2 CPU cores with
-# ESPnet's HubertTask. Synthesises ~12 h of English speech that shares no sentence with the
+# ESPnet's HubertTask. Synthesises ~10 h of English speech that shares no sentence with the
 # demo's corpus, trains HuBERT's first iteration on 100 MFCC k-means units, clusters layer 3
 # of that model into 200 units, trains the second iteration on them, and writes the release
 # (config, weights, training logs, curves, model card, SHA-256) in release/mini_synth_hubert_v1.
@@ -16,6 +16,7 @@ cd "$(dirname "$0")"
 
 quick=false
 args=()
+command=$(printf '%q ' "$0" "$@")  # what the model card records
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help)
@@ -44,4 +45,5 @@ fi
     --iter1_config conf/hubert_iter1.yaml \
     --iter2_config conf/hubert_iter2.yaml \
     --release_name mini_synth_hubert_v1 \
+    --release_command "${command% }" \
     "$@"

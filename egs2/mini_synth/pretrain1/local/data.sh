@@ -3,10 +3,10 @@
 # offline (flite + espeak-ng, the demo's 12 voices) into Kaldi dirs. It shares no sentence with
 # the demo's corpus (mini_synth/distill1, seed 0; its first 4,000 planned utterances, twice the default): those sentences are planned
 # first, without audio, and excluded, so the teacher never hears a demo test sentence.
-#   local/data.sh --datadir data [--hours 12] [--seed 1] [--demo_utts 4000]
+#   local/data.sh --datadir data [--hours 10] [--seed 1] [--demo_utts 4000]
 set -euo pipefail
 datadir=data
-hours=12
+hours=10
 seed=1
 demo_utts=4000
 while [ $# -gt 0 ]; do
