@@ -28,8 +28,10 @@ def test_v1_checkpoint_loads_and_reproduces_its_outputs(name):
     expected = reference["outputs"][name]
     assert torch.equal(out.lengths, expected["lengths"])
     assert len(out.hidden_states) == len(expected["hidden_states"]) == 3
+    # float32 kernels differ between CPUs (AVX2 vs AVX-512) and thread counts: 2.4e-5 measured on
+    # values up to 26, so 1e-4; a changed formula or mask moves features by 1e-2 or more
     for ours, theirs in zip(out.hidden_states, expected["hidden_states"]):
-        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
     ckpt = read_checkpoint(FIXTURES / f"{name}_v1.pth")
     assert ckpt["provenance"]["made_by"].endswith("commit 94bb28e)")
     assert (student.config.heads.targets is not None) == (name == "tiny_fbank")  # heads kept in the fbank one only
