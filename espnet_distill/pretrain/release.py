@@ -35,11 +35,11 @@ _LG = logging.getLogger(__name__)
 
 #: Config keys a release keeps: every key ESPnet's ``HubertTask.build_model`` reads (so stock
 #: ``HubertTask.build_model_from_file`` and s3prl's ``espnet_hubert_local`` rebuild it), which
-#: are the architecture and the targets it was trained on. ``init`` is always null: the weights
-#: are in ``model.pth``.
+#: are the architecture and the targets it was trained on. The one other key it reads, ``init``,
+#: the release sets to null: the weights are in ``model.pth``.
 MODEL_KEYS = ("input_size", "frontend", "frontend_conf", "normalize", "normalize_conf", "specaug", "specaug_conf",
               "preencoder", "preencoder_conf", "encoder", "encoder_conf", "model", "model_conf", "num_classes",
-              "token_list", "init")
+              "token_list")
 BEST_MODEL = "valid.acc_m.best.pth"
 _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
@@ -133,8 +133,7 @@ def write_release(iterations: Sequence[Path], out: Path, *, name: str, corpus_js
     out = Path(out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((final / "config.yaml").read_text())
-    kept = {k: config[k] for k in MODEL_KEYS if k in config}
-    kept["init"] = None
+    kept = {**{k: config[k] for k in MODEL_KEYS if k in config}, "init": None}
     atomic_write_text(out / "config.yaml", yaml.safe_dump(kept, sort_keys=False))
     model_file = _model_file(final)
     shutil.copyfile(model_file, out / "model.pth")

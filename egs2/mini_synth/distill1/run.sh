@@ -43,18 +43,18 @@ while [ $# -gt 0 ]; do
 done
 [[ "${quick}" == true || "${quick}" == false ]] || { echo "run.sh: --quick must be true or false" >&2; exit 2; }
 [[ "${train_teacher}" =~ ^(true|false|auto)$ ]] || { echo "run.sh: --train_teacher must be true, false or auto" >&2; exit 2; }
-if [ "${train_teacher}" = auto ] && [ "${own_teacher}" = true ]; then
-    train_teacher=false
-elif [ "${train_teacher}" = auto ]; then
-    if [ -f "${release}/model.pth" ]; then train_teacher=false; else
-        echo "run.sh: no released teacher in ${release} (../pretrain1/run.sh makes it): pre-training one here" >&2
-        train_teacher=true
-    fi
-fi
 teacher_args=()
-if [ "${train_teacher}" = false ] && [ "${own_teacher}" = false ]; then
-    [ -f "${release}/model.pth" ] || { echo "run.sh: --train_teacher false, but ${release}/model.pth is missing (../pretrain1/run.sh makes it)" >&2; exit 2; }
-    teacher_args=(--teacher "${release}")
+if [ "${own_teacher}" = false ]; then  # a --teacher SOURCE given is distilled as it is
+    if [ "${train_teacher}" = auto ]; then
+        if [ -f "${release}/model.pth" ]; then train_teacher=false; else
+            echo "run.sh: no released teacher in ${release} (../pretrain1/run.sh makes it): pre-training one here" >&2
+            train_teacher=true
+        fi
+    fi
+    if [ "${train_teacher}" = false ]; then
+        [ -f "${release}/model.pth" ] || { echo "run.sh: --train_teacher false, but ${release}/model.pth is missing (../pretrain1/run.sh makes it)" >&2; exit 2; }
+        teacher_args=(--teacher "${release}")
+    fi
 fi
 
 if [ "${quick}" = true ]; then
