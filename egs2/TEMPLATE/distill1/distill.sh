@@ -302,7 +302,9 @@ decode() {
     nj=$(( inference_nj < $(wc -l <"${keys}") ? inference_nj : $(wc -l <"${keys}") ))
     awk -v n="${nj}" -v d="${logdir}" '{print > (d "/keys." ((NR - 1) % n + 1) ".scp")}' "${keys}"
     # shellcheck disable=SC2086
-    ${decode_cmd} --gpu "${inference_ngpu}" JOB=1:"${nj}" "${logdir}/asr_inference.JOB.log" \
+    # jobs of one array share the --threads cores (no more threads than cores: see launch)
+    ${decode_cmd} --gpu "${inference_ngpu}" --num_threads "$(( threads > nj ? threads / nj : 1 ))" JOB=1:"${nj}" \
+        "${logdir}/asr_inference.JOB.log" \
         "${python}" -m espnet_distill.bin.asr_inference --ngpu "${inference_ngpu}" --batch_size 1 ${inference_args} \
         --data_path_and_name_and_type "${datadir}/${set}/wav.scp,speech,sound" --key_file "${logdir}/keys.JOB.scp" \
         --asr_train_config "${dir}/config.yaml" --asr_model_file "${dir}/${inference_asr_model}" \

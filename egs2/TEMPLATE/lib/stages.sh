@@ -99,7 +99,9 @@ launch() {
     shift 2
     [ "${ngpu}" -gt 0 ] && cmd=${cuda_cmd}
     mkdir -p "${dir}"
-    "${python}" -m espnet2.bin.launch --cmd "${cmd} --num_threads ${threads}" --log "${dir}/train.log" \
+    # the job's threads: OMP_NUM_THREADS as the caller set it (halved while two jobs share the cores),
+    # else --threads; more threads than cores make every job of the run many times slower
+    "${python}" -m espnet2.bin.launch --cmd "${cmd} --num_threads ${OMP_NUM_THREADS:-${threads}}" --log "${dir}/train.log" \
         --ngpu "${ngpu}" --num_nodes "${num_nodes}" -- "$@" >>"${dir}/launch.log" 2>&1 &
     pid=$!
     # shellcheck disable=SC2064
