@@ -39,6 +39,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test_dir", type=Path, action="append", required=True, help="test data; repeat")
     parser.add_argument("--token_list", type=Path, required=True, help="ESPnet character token list")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--cache_dir", type=Path, default=None,
+                        help="feature cache, shareable between runs [<out>/cache]")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N per upstream [3]")
     parser.add_argument("--config", type=Path, help="YAML of FrozenConfig settings (default: its defaults)")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
@@ -73,7 +75,7 @@ def main(argv=None) -> int:
     write_json(args.out / "versions.json", package_versions())
     try:
         result = run_frozen(specs, args.train_dir, args.valid_dir, args.test_dir, tokens, args.out,
-                            seeds=list(range(1, args.seeds + 1)), config=config)
+                            seeds=list(range(1, args.seeds + 1)), config=config, cache_dir=args.cache_dir)
     except (ValueError, FileNotFoundError) as err:
         print(f"frozen_eval: error: {err}", file=sys.stderr)
         return 2

@@ -27,7 +27,8 @@ _LG = logging.getLogger(__name__)
 
 def run_frozen(upstreams: Sequence[UpstreamSpec], train_dir: Pathlike, valid_dir: Pathlike,
                test_dirs: Sequence[Pathlike], token_list: Sequence[str], out_dir: Pathlike,
-               seeds: Sequence[int] = (1, 2, 3), config: Optional[FrozenConfig] = None) -> Dict:
+               seeds: Sequence[int] = (1, 2, 3), config: Optional[FrozenConfig] = None,
+               cache_dir: Optional[Pathlike] = None) -> Dict:
     """Train and test one downstream per upstream and seed; write ``<out_dir>/frozen.json``.
 
     Args:
@@ -35,9 +36,12 @@ def run_frozen(upstreams: Sequence[UpstreamSpec], train_dir: Pathlike, valid_dir
         train_dir, valid_dir, test_dirs: Kaldi data directories with ``wav.scp`` and ``text``;
             a test set is named by its directory's name.
         token_list: ESPnet character token list (``<blank>`` first).
-        out_dir: results, and the feature cache (``<out_dir>/cache``).
+        out_dir: results (and the feature cache, unless ``cache_dir``).
         seeds: downstream seeds (and ``{seed}`` of per-seed upstream sources).
         config: downstream and budget (default :class:`FrozenConfig`).
+        cache_dir: where hidden states are cached (default ``<out_dir>/cache``); runs that share
+            it extract an upstream's features of a data directory once (entries are keyed by the
+            upstream's source and the directory's contents).
 
     Returns:
         The contents of ``frozen.json``.
@@ -49,6 +53,7 @@ def run_frozen(upstreams: Sequence[UpstreamSpec], train_dir: Pathlike, valid_dir
     if not seeds:
         raise ValueError("at least one seed is needed")
     out_dir = Path(out_dir)
+    cache = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
     codec = CharCodec(token_list)
     dirs = [Path(train_dir), Path(valid_dir), *map(Path, test_dirs)]
     texts = {str(d): _texts(d) for d in dirs}
@@ -62,7 +67,7 @@ def run_frozen(upstreams: Sequence[UpstreamSpec], train_dir: Pathlike, valid_dir
             resolved = spec.resolve(seed)
             start = time.time()
             feats = {d: f.float32() for d, f in
-                     cached_features(resolved, dirs, out_dir / "cache", config.extract_batch_size).items()}
+                     cached_features(resolved, dirs, cache, config.extract_batch_size).items()}
             tests = {name: (feats[str(d)], texts[str(d)]) for name, d in zip(test_names, dirs[2:])}
             run = train_and_test(feats[str(dirs[0])], texts[str(dirs[0])], feats[str(dirs[1])], texts[str(dirs[1])],
                                  tests, codec, config, seed)
