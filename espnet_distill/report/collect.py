@@ -81,7 +81,11 @@ def teacher_summary(expdir: Path, teacher_source: str) -> Dict:
 def frozen_results(expdir: Path) -> Optional[Dict]:
     """The frozen comparison (stage 10's ``frozen/frozen.json``) per upstream: test CER mean,
     ``cer_std`` and ``seeds``, every test set, and the share of the teacher's gain the student keeps."""
-    path = expdir / "frozen" / "frozen.json"
+    return read_frozen(expdir / "frozen" / "frozen.json")
+
+
+def read_frozen(path: Path) -> Optional[Dict]:
+    """One ``frozen.json`` (:func:`espnet_distill.frozen.run_frozen`) as the report shows it, or None."""
     if not path.is_file():
         return None
     data = json.loads(path.read_text())

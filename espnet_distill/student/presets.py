@@ -23,6 +23,10 @@ the actual teacher): ``tiny_cnn`` and ``tiny_fbank`` (4 x (192, FFN 768, 4 heads
 layer k -> teacher layer k, ~2.2 M / 2.1 M) and ``tiny_sw_cnn`` (2 x (256, FFN 1024,
 4 heads), prediction heads for teacher layers 2/4, everything initialised from a
 teacher of the same shape).
+
+The demo's students (``egs2/mini_synth/distill1``), heads excluded: ``mini_fbank`` (4 x (128,
+FFN 512), 978,240), and its two ablations, ``mini_sw_fbank`` (S&W: 2 x (160, FFN 800), 978,304)
+and ``mini_cnn`` (the tiny teacher's CNN instead of fbank, 1,122,752).
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ _SW = EncoderConfig(num_layers=2, embed_dim=768, ffn_dim=3072, num_heads=12)
 _DT = EncoderConfig(num_layers=12, embed_dim=480, ffn_dim=480, num_heads=12)
 _TINY = EncoderConfig(num_layers=4, embed_dim=192, ffn_dim=768, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
 _MINI = EncoderConfig(num_layers=4, embed_dim=128, ffn_dim=512, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
+#: The demo's S&W counterpart of ``_MINI``: half the layers, wider; width and FFN chosen (ours) so
+#: that the whole student has ``mini_fbank``'s parameter count (978,304 against 978,240).
+_MINI_SW = EncoderConfig(num_layers=2, embed_dim=160, ffn_dim=800, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
 _TINY_SW = EncoderConfig(num_layers=2, embed_dim=256, ffn_dim=1024, num_heads=4, pos_conv_kernel=64, pos_conv_groups=16)
 
 
@@ -155,6 +162,32 @@ def mini_fbank() -> StudentConfig:
     )
 
 
+def mini_sw_fbank() -> StudentConfig:
+    """The demo's S&W ablation of ``mini_fbank``: 2 x (160, FFN 800) layers, the same parameter count
+    (978,304 against 978,240, heads excluded), DistilHuBERT's prediction heads (teacher layers 2 and 4,
+    counted from 1, predicted from the last layer)."""
+    return StudentConfig(
+        frontend=_fbank(),
+        encoder=copy.deepcopy(_MINI_SW),
+        heads=_heads(TargetsConfig("prediction_heads", [2, 4]), frontend=True),
+        teacher=copy.deepcopy(TINY_TEACHER),
+        name="mini_sw_fbank",
+    )
+
+
+def mini_cnn() -> StudentConfig:
+    """The demo's front-end ablation of ``mini_fbank``: the tiny teacher's CNN (copied from it, its
+    gradient scaled by 0.1 as in ``dt_cnn``) in place of the fbank front-end, the same 4 x 128 layers."""
+    return StudentConfig(
+        frontend=_cnn(conv_layers=list(TINY_CONV_LAYERS), grad_mult=0.1),
+        encoder=copy.deepcopy(_MINI),
+        heads=_heads(_layer_to_layer(4), frontend=False),
+        teacher=copy.deepcopy(TINY_TEACHER),
+        init_from_teacher=TeacherInitConfig(cnn=True),
+        name="mini_cnn",
+    )
+
+
 def tiny_sw_cnn() -> StudentConfig:
     """CPU-sized S&W student: 2 layers as wide as the tiny teacher, all copied from it."""
     return StudentConfig(
@@ -175,6 +208,8 @@ PRESETS: Dict[str, Callable[[], StudentConfig]] = {
     "tiny_cnn": tiny_cnn,
     "tiny_fbank": tiny_fbank,
     "mini_fbank": mini_fbank,
+    "mini_sw_fbank": mini_sw_fbank,
+    "mini_cnn": mini_cnn,
     "tiny_sw_cnn": tiny_sw_cnn,
 }
 

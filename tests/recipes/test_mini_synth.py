@@ -150,14 +150,21 @@ def test_a_failed_stage_takes_the_background_control_with_it(quick_run):
     assert left == "", f"control jobs still running after distill.sh exited:\n{left}"
 
 
-def test_distils_a_release(quick_run, quick_release):
-    """The default path of make demo: a released teacher (here pretrain1's quick release) is distilled
-    and compared frozen, with no teacher training in the run."""
+@pytest.fixture(scope="module")
+def release_run(quick_run, quick_release):
+    """Stages 2-6 of the quick recipe with pretrain1's quick release as the teacher."""
     root, _, _ = quick_run
     release, _ = quick_release
     dirs = ["--datadir", root / "data", "--dumpdir", root / "dump", "--expdir", root / "exp_release"]
     proc = run(["--quick", "true", "--teacher", release, *dirs, "--stage", "2", "--stop_stage", "6"], timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, release, dirs, proc
+
+
+def test_distils_a_release(release_run):
+    """The default path of make demo: a released teacher (here pretrain1's quick release) is distilled
+    and compared frozen, with no teacher training in the run."""
+    root, release, dirs, proc = release_run
     assert f"distillation of mini_fbank from {release}" in proc.stderr
     assert "Stage 3" not in proc.stderr and "Stage 4" not in proc.stderr
     assert "pre-training one here" not in proc.stderr  # --teacher wins over the auto release lookup
@@ -168,3 +175,44 @@ def test_distils_a_release(quick_run, quick_release):
     assert frozen["upstreams"]["teacher"]["source"] == str(release)
     assert set(frozen["upstreams"]) == {"teacher", "student", "random", "fbank"}
 
+
+def test_ablations(release_run):
+    """run.sh --ablations true: three variants of the demo's student, each changing one thing, distilled
+    from the same teacher with the demo's own options, compared frozen on two labelled sets and timed."""
+    from espnet_distill.student import load_student
+
+    root, release, dirs, _ = release_run
+    exp = root / "exp_release"
+    args = ["--quick", "true", "--teacher", release, *dirs, "--stage", "11", "--stop_stage", "11",
+            "--frozen_seeds", "2", "--ablations", "true"]
+    proc = run(args, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    params = {"no_disc": 978_240, "sw": 978_304, "cnn": 1_122_752}  # mini_fbank, mini_sw_fbank, mini_cnn
+    for variant, count in params.items():
+        student = load_student(exp / f"ablation_{variant}" / "student" / "student.pth")
+        assert student.count_parameters() == count, variant
+        options = (exp / f"ablation_{variant}" / "distill_sh.options").read_text()
+        assert f"teacher={release}" in options and "data_opts=--num_utts 240" in options  # the demo's own run
+    plans = {v: json.loads((exp / f"ablation_{v}" / "distill_plan.json").read_text()) for v in params}
+    assert plans["no_disc"]["disc_weight"] == 0 and plans["no_disc"]["student"] == "mini_fbank"
+    assert plans["sw"]["student"] == "mini_sw_fbank" and plans["sw"]["disc_weight"] > 0
+    assert plans["cnn"]["front_end"] == "cnn" and plans["cnn"]["frontend_steps"] == 0
+    report = json.loads((exp / "ablations" / "report.json").read_text())
+    assert list(report["frozen"]) == ["train_labelled", "train"]  # fewer labels first
+    assert report["labels"]["train"]["utterances"] > report["labels"]["train_labelled"]["utterances"]
+    for result in report["frozen"].values():
+        assert {"student", "no_disc", "sw", "cnn", "fbank"} <= set(result)
+        assert all(result[n]["seeds"] == [1, 2] for n in ("student", "no_disc", "sw", "cnn", "fbank"))
+    assert sorted((c["claim"], c["labels"]) for c in report["claims"]) == sorted(
+        (c, s) for c in "bcd" for s in ("train_labelled", "train"))
+    assert {n: report["speed"][n]["params"] for n in params} == params
+    assert report["speed"]["teacher"]["params"] > 3 * params["sw"]
+    # the second labelled set reuses the first one's valid and test features (one shared cache)
+    log = (exp / "ablations" / "frozen_train" / "frozen_eval.log").read_text()
+    assert f"cnn on {root / 'data' / 'dev'}: cached features" in log
+    markdown = (exp / "ablations" / "report.md").read_text()
+    assert "(b) L_disc on vs off" in markdown and (exp / "ablations" / "ablations.png").is_file()
+    # a rerun finds every step done
+    proc = run(args, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("done before, skipped") >= 2 and "variant sw: distill.sh" in proc.stderr

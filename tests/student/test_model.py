@@ -33,6 +33,20 @@ def test_exact_component_counts():
     assert reduction == pytest.approx(0.17, abs=0.01)
 
 
+def test_demo_ablation_students_match_the_demo_student():
+    """The demo's S&W ablation has mini_fbank's parameter count (within 0.01 %) and half its depth;
+    its CNN ablation differs only in the front-end."""
+    counts = {n: build_student(n).parameter_counts() for n in ("mini_fbank", "mini_sw_fbank", "mini_cnn")}
+    assert counts["mini_fbank"]["total_without_heads"] == 978_240
+    assert counts["mini_sw_fbank"]["total_without_heads"] == 978_304
+    assert counts["mini_cnn"]["total_without_heads"] == 1_122_752
+    assert get_preset("mini_sw_fbank").encoder.num_layers * 2 == get_preset("mini_fbank").encoder.num_layers
+    assert get_preset("mini_cnn").encoder == get_preset("mini_fbank").encoder
+    front = {n: c["frontend"] + c["projection"] for n, c in counts.items()}
+    cnn_extra = front["mini_cnn"] - front["mini_fbank"]
+    assert counts["mini_cnn"]["total_without_heads"] - counts["mini_fbank"]["total_without_heads"] == cnn_extra
+
+
 def test_cmvn_stats_are_buffers_not_parameters():
     student = build_student("tiny_fbank")
     names = {n for n, _ in student.named_parameters()}

@@ -11,6 +11,7 @@
 #   ./run.sh --seeds 3            # three fine-tuning seeds per arm: mean and spread
 #   ./run.sh --train_teacher true # pre-train a small teacher here instead (13 CPU minutes, weaker)
 #   ./run.sh --quick true         # a few minutes: a tiny corpus and budgets (CI)
+#   ./run.sh --ablations true     # then the paper's claims in miniature (local/ablations.sh)
 #   ./run.sh --stage 7            # resume from a stage (finished stages are skipped anyway)
 #
 # Every other option goes to distill.sh (./distill.sh --help lists them).
@@ -19,6 +20,8 @@ cd "$(dirname "$0")"
 . ./path.sh
 
 quick=false
+ablations=false
+expdir=exp  # distill.sh's default; --expdir is read here too (the ablations build on that run)
 train_teacher=auto
 release=../pretrain1/release/mini_synth_hubert_v1
 own_teacher=false  # --teacher SOURCE given: distil that instead of the release
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
             sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
             echo "run.sh options:"
             echo "  --quick BOOL            tiny corpus and budgets for a smoke test [false]"
+            echo "  --ablations BOOL        then distil three variants of the student and compare them (local/ablations.sh) [false]"
             echo "  --train_teacher BOOL    pre-train a teacher here (distill.sh stages 3-4) instead of distilling"
             echo "                          the release ${release}; auto: the release if it is there [auto]"
             echo
@@ -37,11 +41,16 @@ while [ $# -gt 0 ]; do
         --quick=*) quick=${1#*=}; shift ;;
         --train_teacher) [ $# -ge 2 ] || { echo "run.sh: --train_teacher needs a value" >&2; exit 2; }; train_teacher=$2; shift 2 ;;
         --train_teacher=*) train_teacher=${1#*=}; shift ;;
+        --ablations) [ $# -ge 2 ] || { echo "run.sh: --ablations needs a value" >&2; exit 2; }; ablations=$2; shift 2 ;;
+        --ablations=*) ablations=${1#*=}; shift ;;
+        --expdir) [ $# -ge 2 ] || { echo "run.sh: --expdir needs a value" >&2; exit 2; }; expdir=$2; args+=("$1" "$2"); shift 2 ;;
+        --expdir=*) expdir=${1#*=}; args+=("$1"); shift ;;
         --teacher|--teacher=*) own_teacher=true; args+=("$1"); shift ;;
         *) args+=("$1"); shift ;;
     esac
 done
 [[ "${quick}" == true || "${quick}" == false ]] || { echo "run.sh: --quick must be true or false" >&2; exit 2; }
+[[ "${ablations}" == true || "${ablations}" == false ]] || { echo "run.sh: --ablations must be true or false" >&2; exit 2; }
 [[ "${train_teacher}" =~ ^(true|false|auto)$ ]] || { echo "run.sh: --train_teacher must be true, false or auto" >&2; exit 2; }
 teacher_args=()
 if [ "${own_teacher}" = false ]; then  # a --teacher SOURCE given is distilled as it is
@@ -75,3 +84,4 @@ fi
     --distill_config conf/distill_mini_fbank_disc.yaml \
     --asr_config conf/finetune_ctc_tiny.yaml \
     "$@"
+[ "${ablations}" = false ] || local/ablations.sh --expdir "${expdir}"
