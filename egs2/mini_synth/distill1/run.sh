@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # mini_synth/distill1: the whole method, end to end, on 2 CPU cores with no GPU and no
-# downloads. Synthesises ~1 h of English speech, distils the demo's released HuBERT teacher
+# downloads. Synthesises 1.4 h of English speech, distils the demo's released HuBERT teacher
 # (../pretrain1/release/mini_synth_hubert_v1, pre-trained for hours by ../pretrain1) into a
 # 1 M-parameter D&T-fbank student (L_reg + L_disc, two-stage input distillation), compares
 # teacher, student, the same student with random weights and fbank features under SUPERB's
 # frozen protocol, fine-tunes the student with character CTC on 5 labelled minutes next to the
 # same student trained from scratch, decodes both and writes exp/report.{md,json} with plots.
 #
-#   ./run.sh                      # about 15 minutes on 2 cores
+#   ./run.sh                      # under 15 minutes on 2 quiet cores
 #   ./run.sh --seeds 3            # three fine-tuning seeds per arm: mean and spread
 #   ./run.sh --train_teacher true # pre-train a small teacher here instead (13 CPU minutes, weaker)
 #   ./run.sh --quick true         # a few minutes: a tiny corpus and budgets (CI)
