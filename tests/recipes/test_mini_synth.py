@@ -93,6 +93,7 @@ def test_rerun_skips_finished_stages(quick_run):
     (["--seeds", "two"], "--seeds must be an integer >= 1"),
     (["--stage", "5", "--teacher", "/nonexistent.pt"], "--teacher /nonexistent.pt: no such file"),
     (["--quick", "maybe"], "--quick must be true or false"),
+    (["--ablations", "yes"], "--ablations must be true or false"),
     (["--asr_config", "conf/missing.yaml"], "--asr_config conf/missing.yaml: no such file"),
     (["stray"], "unexpected argument 'stray'"),
 ])
@@ -102,13 +103,25 @@ def test_bad_options_stop_before_any_work(tmp_path, args, message):
     assert not (tmp_path / "exp" / ".done").exists()
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--expdir", "{tmp}/exp"], "no finished demo run (distill_sh.options, student/student.pth); run ./run.sh first"),
+    (["--seeds", "3"], "unknown option --seeds (only --expdir"),
+])
+def test_ablations_refuse_without_a_demo_run(tmp_path, args, message):
+    args = [a.format(tmp=tmp_path) for a in args]
+    proc = subprocess.run(["local/ablations.sh", *args], cwd=RECIPE, env=ENV, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert not (tmp_path / "exp").exists()
+
+
 def test_help_documents_every_option():
     proc = run(["--help"], timeout=60)
     assert proc.returncode == 0
     table = (REPO / "egs2/TEMPLATE/distill1/distill.sh").read_text().split("OPTION_TABLE=(")[1].split("\n)")[0]
     names = [line.strip().strip('"').split("|")[0] for line in table.strip().splitlines()]
     assert len(names) > 20
-    for name in names + ["quick"]:
+    for name in names + ["quick", "ablations", "train_teacher"]:
         assert f"--{name}" in proc.stdout, name
 
 
