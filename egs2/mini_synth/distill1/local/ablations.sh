@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --expdir) [ $# -ge 2 ] || die "--expdir needs a value"; expdir=$2; shift 2 ;;
         --expdir=*) expdir=${1#*=}; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (only --expdir; see the header of $0)" ;;
     esac
 done
