@@ -90,14 +90,15 @@ def _labelled_set(frozen_json: Dict) -> Dict:
 
 
 def _speed(path: Path) -> Optional[Dict]:
-    """Parameters, fp32 real-time factor and speed-up over ``teacher`` per model, from one benchmark run."""
+    """Parameters, fp32 real-time factor and speed-up over ``teacher`` per model, from one benchmark
+    run; the speed-ups are the benchmark's own (``ratios.<name>_speedup_over_teacher``, paired rounds)."""
     if not path.is_file():
         return None
-    models = json.loads(path.read_text())["models"]
-    teacher = models.get("teacher", {}).get("rtf")
+    bench = json.loads(path.read_text())
+    ratios = bench.get("ratios", {})
     return {name: {"params": m["params"], "rtf": m["rtf"], "macs_per_second": m.get("macs_per_second"),
-                   "speedup_over_teacher": teacher / m["rtf"] if teacher else None}
-            for name, m in models.items()}
+                   "speedup_over_teacher": 1.0 if name == "teacher" else ratios.get(f"{name}_speedup_over_teacher")}
+            for name, m in bench["models"].items()}
 
 
 def _labels_title(name: str, meta: Dict) -> str:

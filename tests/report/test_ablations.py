@@ -37,7 +37,8 @@ def test_claims_per_labelled_set(tmp_path):
                                 "sw": [0.40, 0.40, 0.40], "cnn": [0.45, 0.40, 0.44], "fbank": [0.5, 0.5, 0.5]}, utts=40)
     write_json(tmp_path / "ablations" / "benchmark.json", {"models": {
         "teacher": {"params": 3_721_000, "rtf": 0.010}, "student": {"params": 978_240, "rtf": 0.002},
-        "cnn": {"params": 1_122_752, "rtf": 0.004}}})
+        "cnn": {"params": 1_122_752, "rtf": 0.004}},
+        "ratios": {"student_speedup_over_teacher": 5.0, "cnn_speedup_over_teacher": 2.5}})
     report = build_ablation_report(tmp_path / "ablations")
     assert list(report["frozen"]) == ["train_labelled", "train"]  # by amount of labels
     assert report["labels"]["train"]["utterances"] == 40 and report["labels"]["train"]["seconds"] == 120
