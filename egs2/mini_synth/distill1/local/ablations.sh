@@ -11,25 +11,22 @@
 # sharing the demo's feature cache; bin.benchmark times them side by side; the report is
 # <expdir>/ablations/report.md.
 #
-#   local/ablations.sh [--expdir exp]
+#   local/ablations.sh [--expdir exp] [--force false]
 # Everything else (data, teacher, configs, budgets, threads) is what the demo's run decided, read
 # from <expdir>/distill_sh.options, so the variants differ from the demo's student only as above.
-# A finished step is skipped on a rerun (markers in <expdir>/ablations/.done).
+# A finished step is skipped on a rerun (markers <expdir>/.done/ablation_*; --force true redoes them,
+# and the variants' distillations too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ./path.sh
 
-log() { printf '%s (%s:%s) %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$(basename "$0")" "${BASH_LINENO[0]}" "$*" >&2; }
-die() { log "Error: $*"; exit 2; }
-
-expdir=exp
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --expdir) [ $# -ge 2 ] || die "--expdir needs a value"; expdir=$2; shift 2 ;;
-        --expdir=*) expdir=${1#*=}; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown option $1 (only --expdir; see the header of $0)" ;;
-    esac
-done
+OPTION_TABLE=(
+    "expdir|exp|the demo run to build on (its distill_sh.options decide everything else)"
+    "force|false|redo finished steps, the variants' distillations included"
+)
+. ../../TEMPLATE/lib/stages.sh
+parse_options "$@"
+is_bool "${force}" || die "--force must be true or false"
 options=${expdir}/distill_sh.options
 [ -f "${options}" ] && [ -f "${expdir}/student/student.pth" ] \
     || die "${expdir}: no finished demo run (distill_sh.options, student/student.pth); run ./run.sh first"
@@ -41,7 +38,7 @@ while IFS= read -r line; do
     [[ "${line}" == \#* ]] && continue
     name=${line%%=*}; demo[${name}]=${line#*=}
     case "${name}" in
-        stage|stop_stage|expdir|control_dir|student|distill_args|frozen|teacher) ;;  # set per variant below
+        stage|stop_stage|expdir|control_dir|student|distill_args|frozen|teacher|force) ;;  # set below
         *) forward+=("--${name}=${demo[${name}]}") ;;
     esac
 done <"${options}"
@@ -49,9 +46,7 @@ teacher=${demo[teacher]:-${expdir}/teacher}  # distill.sh's own teacher when it 
 read -r -a test_sets <<<"${demo[test_sets]}"
 datadir=${demo[datadir]}
 root=${expdir}/ablations
-mkdir -p "${root}/.done" "${expdir}/frozen/cache"
-done_or() { [ -f "${root}/.done/$1" ]; }
-mark() { date '+%Y-%m-%dT%H:%M:%S' >"${root}/.done/$1"; }
+mkdir -p "${root}" "${expdir}/frozen/cache"
 
 variant_options() {  # the distill.sh options that make variant $1, one per line
     local base=${demo[distill_args]}
@@ -67,7 +62,7 @@ for v in "${variants[@]}"; do
     mapfile -t opts < <(variant_options "${v}")
     log "variant ${v}: distill.sh stages 2-6 into ${expdir}/ablation_${v} (${opts[*]})"
     ./distill.sh "${forward[@]}" --teacher "${teacher}" --expdir "${expdir}/ablation_${v}" --stage 2 --stop_stage 6 \
-        --frozen false "${opts[@]}" || die "variant ${v}: distillation failed"
+        --frozen false --force "${force}" "${opts[@]}" || die "variant ${v}: distillation failed"
 done
 
 upstreams=(--upstream "student=${expdir}/student/student.pth")
@@ -75,7 +70,7 @@ for v in "${variants[@]}"; do upstreams+=(--upstream "${v}=${expdir}/ablation_${
 upstreams+=(--upstream fbank)
 tests=(); for set in "${test_sets[@]}"; do tests+=(--test_dir "${datadir}/${set}"); done
 for set in "${demo[labelled_set]}" "${demo[train_set]}"; do
-    done_or "frozen_${set}" && { log "frozen comparison on ${set}: done before, skipped"; continue; }
+    is_done "ablation_frozen_${set}" && { log "frozen comparison on ${set}: done before, skipped"; continue; }
     log "frozen comparison of the students on ${set} (${demo[frozen_seeds]} seeds each): ${root}/frozen_${set}/frozen_eval.log"
     mkdir -p "${root}/frozen_${set}"
     # shellcheck disable=SC2086
@@ -86,10 +81,10 @@ for set in "${demo[labelled_set]}" "${demo[train_set]}"; do
         >"${root}/frozen_${set}/summary.txt" 2>"${root}/frozen_${set}/frozen_eval.log" \
         || die "frozen comparison on ${set} failed, see ${root}/frozen_${set}/frozen_eval.log"
     while read -r line; do log "  ${line}"; done <"${root}/frozen_${set}/summary.txt"
-    mark "frozen_${set}"
+    mark_done "ablation_frozen_${set}"
 done
 
-if ! done_or benchmark; then
+if ! is_done ablation_benchmark; then
     log "speed of the teacher and the students, side by side: ${root}/benchmark.md"
     models=(--model "teacher=${teacher}" --model "student=${expdir}/student/student.pth")
     for v in "${variants[@]}"; do models+=(--model "${v}=${expdir}/ablation_${v}/student/student.pth"); done
@@ -97,7 +92,7 @@ if ! done_or benchmark; then
     "${demo[python]}" -m espnet_distill.bin.benchmark "${models[@]}" --variants fp32 --threads "${demo[threads]}" \
         ${demo[benchmark_args]} \
         --json "${root}/benchmark.json" >"${root}/benchmark.md" || die "benchmark failed"
-    mark benchmark
+    mark_done ablation_benchmark
 fi
 
 "${demo[python]}" -m espnet_distill.bin.ablation_report --root "${root}" >/dev/null || die "ablation report failed"
